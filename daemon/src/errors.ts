@@ -1,0 +1,120 @@
+// Every failure berth can report, defined once: its ErrorReason (proto), the gRPC status it
+// travels as, and the CNI error code the shim prints. Pure data and classes: both the daemon
+// (grpc/errorStatus.ts) and the shim (cni-shim) read this table.
+
+/** gRPC status codes used here (values from the gRPC spec; no grpc-js import in this file). */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+  UNAUTHENTICATED: 16,
+} as const;
+export type GrpcStatusCode = (typeof GrpcStatus)[keyof typeof GrpcStatus];
+
+/** CNI error codes: 0-99 from the CNI spec, 100+ berth's own. */
+export const CniCode = {
+  INCOMPATIBLE_VERSION: 1,
+  UNSUPPORTED_FIELD: 2,
+  UNKNOWN_CONTAINER: 3,
+  INVALID_ENVIRONMENT: 4,
+  IO_FAILURE: 5,
+  DECODE_FAILURE: 6,
+  INVALID_NETWORK_CONFIG: 7,
+  TRY_AGAIN_LATER: 11,
+  NOT_AVAILABLE: 50,
+  POOL_EXHAUSTED: 100,
+  UNKNOWN_POOL: 101,
+  ADDRESS_IN_USE: 102,
+  ADDRESS_OUTSIDE_POOL: 103,
+  LEASE_MISSING: 104,
+  LEASE_MISMATCH: 105,
+  INTERNAL: 110,
+} as const;
+export type CniCodeValue = (typeof CniCode)[keyof typeof CniCode];
+
+export const errorReasons = {
+  INVALID_ARGUMENT: { grpc: GrpcStatus.INVALID_ARGUMENT, cni: CniCode.INVALID_NETWORK_CONFIG },
+  UNKNOWN_POOL: { grpc: GrpcStatus.NOT_FOUND, cni: CniCode.UNKNOWN_POOL },
+  POOL_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, cni: CniCode.POOL_EXHAUSTED },
+  ADDRESS_IN_USE: { grpc: GrpcStatus.ALREADY_EXISTS, cni: CniCode.ADDRESS_IN_USE },
+  ADDRESS_OUTSIDE_POOL: { grpc: GrpcStatus.INVALID_ARGUMENT, cni: CniCode.ADDRESS_OUTSIDE_POOL },
+  LEASE_MISSING: { grpc: GrpcStatus.NOT_FOUND, cni: CniCode.LEASE_MISSING },
+  LEASE_MISMATCH: { grpc: GrpcStatus.FAILED_PRECONDITION, cni: CniCode.LEASE_MISMATCH },
+  OVERLOADED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, cni: CniCode.TRY_AGAIN_LATER },
+  SHUTTING_DOWN: { grpc: GrpcStatus.UNAVAILABLE, cni: CniCode.TRY_AGAIN_LATER },
+  STORE_FAILURE: { grpc: GrpcStatus.INTERNAL, cni: CniCode.IO_FAILURE },
+  INTERNAL: { grpc: GrpcStatus.INTERNAL, cni: CniCode.INTERNAL },
+} as const satisfies Record<string, { grpc: GrpcStatusCode; cni: CniCodeValue }>;
+export type ErrorReason = keyof typeof errorReasons;
+
+export function isErrorReason(value: string): value is ErrorReason {
+  return Object.hasOwn(errorReasons, value);
+}
+
+/** Trailer keys that carry the reason and CNI code across the wire. */
+export const REASON_TRAILER = 'berth-error-reason';
+export const CNI_CODE_TRAILER = 'berth-cni-code';
+
+/** Base of every domain error. The message is what an operator reads; it names the pool, address or field. */
+export abstract class BerthError extends Error {
+  abstract readonly reason: ErrorReason;
+  constructor(message: string, readonly details: Record<string, string> = {}) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidArgumentError extends BerthError {
+  readonly reason = 'INVALID_ARGUMENT' as const;
+}
+export class UnknownPoolError extends BerthError {
+  readonly reason = 'UNKNOWN_POOL' as const;
+  constructor(readonly pool: string, known: readonly string[]) {
+    super(`unknown pool "${pool}" (configured: ${known.length > 0 ? known.join(', ') : 'none'})`, { pool });
+  }
+}
+export class PoolExhaustedError extends BerthError {
+  readonly reason = 'POOL_EXHAUSTED' as const;
+  constructor(readonly pool: string, size: bigint) {
+    super(`pool "${pool}" is exhausted: all ${size} addresses are leased`, { pool });
+  }
+}
+export class AddressInUseError extends BerthError {
+  readonly reason = 'ADDRESS_IN_USE' as const;
+  constructor(readonly address: string, pool: string, holder: { containerId: string; ifname: string; podNamespace?: string; podName?: string }) {
+    const pod = holder.podName ? ` (pod ${holder.podNamespace ?? ''}/${holder.podName})` : '';
+    super(`address ${address} in pool "${pool}" is leased to container ${holder.containerId} ifname ${holder.ifname}${pod}`,
+      { pool, address, containerId: holder.containerId, ifname: holder.ifname });
+  }
+}
+export class AddressOutsidePoolError extends BerthError {
+  readonly reason = 'ADDRESS_OUTSIDE_POOL' as const;
+}
+export class LeaseMissingError extends BerthError {
+  readonly reason = 'LEASE_MISSING' as const;
+}
+export class LeaseMismatchError extends BerthError {
+  readonly reason = 'LEASE_MISMATCH' as const;
+}
+export class OverloadedError extends BerthError {
+  readonly reason = 'OVERLOADED' as const;
+}
+export class ShuttingDownError extends BerthError {
+  readonly reason = 'SHUTTING_DOWN' as const;
+}
+export class StoreFailureError extends BerthError {
+  readonly reason = 'STORE_FAILURE' as const;
+}
