@@ -1,0 +1,193 @@
+// Wires the store, pools, commit queue, service and gRPC server; start and stop.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Server } from 'node:http';
+import type { BerthConfig } from './config/types.ts';
+import { ConfigError } from './config/configError.ts';
+import { watchConfigFile, type ConfigWatcher } from './config/configWatcher.ts';
+import { loadConfigFile } from './config/loadConfigFile.ts';
+import { BerthMetrics } from './metrics/berthMetrics.ts';
+import { applyReload, planReload } from './service/poolReload.ts';
+import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
+import { startMetricsServer } from './metrics/metricsHttpServer.ts';
+import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
+import { IpamService } from './service/ipamService.ts';
+import { PoolRegistry } from './service/poolRegistry.ts';
+import { PoolState } from './service/poolState.ts';
+import { CommitQueue } from './store/commitQueue.ts';
+import { LeaseStore } from './store/leaseStore.ts';
+
+export interface AppOptions {
+  readonly socketPath: string;
+  readonly dbPath: string;
+  readonly config: BerthConfig;
+  readonly logger: Logger;
+  readonly nodeName: string;
+  readonly socketGroupId?: number;
+  /** Requests waiting for the database beyond this are refused with RESOURCE_EXHAUSTED. */
+  readonly maxQueuedRequests?: number;
+  /** host:port for /metrics, /healthz, /readyz; empty: no HTTP listener. */
+  readonly metricsAddress?: string;
+  /** The config file, watched for changes and re-read on SIGHUP; absent: the config never changes. */
+  readonly configPath?: string;
+  /** Release, at start, leases from an earlier boot whose netns is gone (default true). */
+  readonly releaseStaleOnBoot?: boolean;
+  /** Release leases whose netns has been gone this long; 0 turns the running cleaner off (default 300). */
+  readonly netnsGraceSeconds?: number;
+  /** How often the running cleaner looks (default 60). */
+  readonly netnsCheckSeconds?: number;
+}
+
+export class BerthApp {
+  private accepting = true;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly options: AppOptions,
+    readonly store: LeaseStore,
+    readonly commitQueue: CommitQueue,
+    readonly service: IpamService,
+    readonly pools: PoolRegistry,
+    readonly metrics: BerthMetrics,
+    private grpc: GrpcServer | undefined,
+  ) {}
+
+  private metricsServer: Server | undefined;
+  private configWatcher: ConfigWatcher | undefined;
+  private cleaner: StaleLeaseCleaner | undefined;
+  /** Why the last reload was refused; empty when the served config is the file's. */
+  configError = '';
+
+  static async start(options: AppOptions): Promise<BerthApp> {
+    const log = options.logger;
+    const started = Date.now();
+    const store = LeaseStore.open(options.dbPath);
+    try {
+      const pools = new PoolRegistry(options.config.pools.map((pool) => PoolState.load(pool, store)));
+      const metrics = new BerthMetrics({ poolUsages: () => pools.all().map((pool) => ({ name: pool.name, usage: pool.usage() })) });
+      const commitQueue = new CommitQueue(store, {
+        maxQueued: options.maxQueuedRequests ?? 4096,
+        maxBatch: 512,
+        onCommit: (size, seconds) => { metrics.commitBatchSize.observe(size); metrics.commitDuration.observe(seconds); },
+      });
+      const service = new IpamService({ store, commitQueue, pools, bootId: readBootId() });
+      service.events = {
+        allocated: (pool) => metrics.allocations.inc({ pool, result: 'ok' }),
+        allocationFailed: (pool, reason) => {
+          metrics.allocations.inc({ pool, result: reason });
+          if (reason === 'POOL_EXHAUSTED') metrics.poolExhausted.inc({ pool });
+        },
+        released: (pool) => metrics.releases.inc({ pool }),
+      };
+      const app = new BerthApp(options, store, commitQueue, service, pools, metrics, undefined);
+      const bootId = readBootId();
+      app.cleaner = new StaleLeaseCleaner({
+        service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
+        onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
+      });
+      if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
+      if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
+      if (options.configPath) {
+        const path = options.configPath;
+        app.configWatcher = watchConfigFile(path, (reason) => void app.reloadConfig(reason));
+      }
+      app.grpc = await startGrpcServer(options.socketPath, {
+        service, log, accepting: () => app.accepting, configError: () => app.configError,
+        observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
+      }, options.socketGroupId);
+      if (options.metricsAddress) {
+        app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
+      }
+      log.info({ event: 'daemon.started', socket: options.socketPath, db: options.dbPath, node: options.nodeName,
+        metrics: app.metricsUrl(), pools: pools.names(), leases: [...store.leaseCountsByPool().values()].reduce((a, b) => a + b, 0),
+        startMs: Date.now() - started }, 'berthd serving');
+      return app;
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Re-reads the config file and applies it if no lease would be orphaned; otherwise keeps the
+   * old pools, logs why, and reports it in Status and berth_config_reload_failing.
+   */
+  async reloadConfig(trigger: string): Promise<string> {
+    const log = this.options.logger;
+    const path = this.options.configPath;
+    if (!path) return 'unchanged';
+    const refuse = (result: 'invalid' | 'refused', problems: readonly string[]) => {
+      this.configError = problems.join('; ');
+      this.metrics.configReloads.inc({ result });
+      this.metrics.configReloadFailing.set(1);
+      log.error({ event: 'config.reload_refused', trigger, result, problems }, `config reload refused; still serving the previous pools: ${this.configError}`);
+      return result;
+    };
+    let config: BerthConfig;
+    try {
+      config = loadConfigFile(path);
+    } catch (error) {
+      return refuse('invalid', error instanceof ConfigError ? error.problems.map((p) => `${p.path}: ${p.message}`) : [String(error)]);
+    }
+    const plan = await this.commitQueue.submit((unit) => {
+      const planned = planReload(this.pools, config.pools);
+      if (planned.kind === 'apply') {
+        const previous = this.pools.all();
+        this.pools.replace(applyReload(this.pools, planned, this.store));
+        unit.onRollback(() => this.pools.replace(previous));
+      }
+      return planned;
+    });
+    if (plan.kind === 'refused') return refuse('refused', plan.problems);
+    this.configError = '';
+    this.metrics.configReloadFailing.set(0);
+    this.metrics.configReloads.inc({ result: plan.kind === 'apply' ? 'applied' : 'unchanged' });
+    if (plan.kind === 'apply') {
+      log.info({ event: 'config.reloaded', trigger, added: plan.added, removed: plan.removed, changed: plan.changed }, 'pool configuration applied');
+      return 'applied';
+    }
+    log.info({ event: 'config.unchanged', trigger }, 'pool configuration re-read; nothing changed');
+    return 'unchanged';
+  }
+
+  /** Base URL of the metrics listener (its real port when 0 was asked for). */
+  metricsUrl(): string | undefined {
+    const address = this.metricsServer?.address();
+    if (!address || typeof address === 'string') return undefined;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  /** What keeps the daemon from serving; empty when ready. */
+  notReady(): string[] {
+    const problems: string[] = [];
+    if (!this.store.isOpen) problems.push('lease database closed');
+    if (!this.grpc || !this.accepting) problems.push('gRPC socket not serving');
+    if (this.pools.names().length === 0) problems.push('no pools configured');
+    return problems;
+  }
+
+  /** Stops taking requests, lets in-flight ones finish and commit, then closes the database. */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      this.accepting = false;
+      this.configWatcher?.close();
+      await this.cleaner?.stop();
+      await this.grpc?.stop(graceMs);
+      await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
+      await this.commitQueue.close();
+      this.store.close();
+      this.options.logger.info({ event: 'daemon.stopped' }, 'berthd stopped');
+    })();
+    return this.stopping;
+  }
+}
+
+/** Identifies this boot, so leases from before a reboot can be told apart. */
+export function readBootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}

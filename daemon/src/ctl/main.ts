@@ -1,0 +1,180 @@
+// berthctl: see and fix berth's state through the daemon's socket.
+// Exit codes: 0 ok · 1 the daemon refused (reason printed) · 2 usage · 3 daemon unreachable ·
+// 4 `status`: a pool cannot serve (exhausted).
+import { Command, CommanderError } from 'commander';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { GrpcStatus } from '../errors.ts';
+import { connectIpam, IpamCallError, type IpamClient } from '../grpc/ipamClient.ts';
+import { renderLeases, renderPools, type LeaseRow, type PoolRow } from './render.ts';
+
+const DEFAULT_SOCKET = '/run/berth/berthd.sock';
+const EXPORT_FORMAT = 'berth-leases/v1';
+
+export const ExitCode = { OK: 0, REFUSED: 1, USAGE: 2, UNREACHABLE: 3, NOT_SERVING: 4 } as const;
+
+class ExitWith extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}
+
+const program = new Command('berthctl')
+  .description('Inspect and repair berth IPAM state through berthd')
+  .option('--socket <path>', 'berthd socket', process.env.BERTH_SOCKET ?? DEFAULT_SOCKET)
+  .option('--timeout <seconds>', 'give up after this many seconds', '10')
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+async function withClient<T>(run: (client: IpamClient) => Promise<T>): Promise<T> {
+  const options = program.opts<{ socket: string }>();
+  const client = connectIpam(options.socket);
+  try {
+    return await run(client);
+  } finally {
+    client.close();
+  }
+}
+
+function timeoutMs(): number {
+  const seconds = Number(program.opts<{ timeout: string }>().timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new ExitWith(ExitCode.USAGE, `--timeout: "${program.opts<{ timeout: string }>().timeout}" is not a positive number`);
+  return seconds * 1000;
+}
+
+function print(value: unknown, json: boolean, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : human());
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+program.command('pools')
+  .description('list pools with size, allocated and free addresses')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }) => {
+    const reply = await withClient((client) => client.call<{ pools: PoolRow[] }>('ListPools', {}, timeoutMs()));
+    print(reply.pools, Boolean(options.json), () => renderPools(reply.pools));
+  });
+
+program.command('leases')
+  .description('list leases')
+  .option('--pool <name>', 'only this pool')
+  .option('--container <id>', 'only this container id')
+  .option('--network <name>', 'only this CNI network')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { pool?: string; container?: string; network?: string; json?: boolean }) => {
+    const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases',
+      { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '' }, timeoutMs()));
+    print(reply.leases, Boolean(options.json), () => renderLeases(reply.leases));
+  });
+
+program.command('release <container-id>')
+  .description('release the leases of an attachment (for a leak you have confirmed)')
+  .option('--ifname <name>', 'interface name', 'eth0')
+  .option('--pool <name>', 'only this pool (repeatable)', collect, [])
+  .option('--json', 'machine-readable output')
+  .action(async (containerId: string, options: { ifname: string; pool: string[]; json?: boolean }) => {
+    const reply = await withClient((client) => client.call<{ released: LeaseRow[] }>('Release', { containerId, ifname: options.ifname, pools: options.pool }, timeoutMs()));
+    print(reply.released, Boolean(options.json), () =>
+      reply.released.length === 0 ? `nothing held by ${containerId} ${options.ifname}\n` : `released:\n${renderLeases(reply.released)}`);
+  });
+
+program.command('check <container-id>')
+  .description('check that an attachment holds a lease in each pool (exit 1 when not)')
+  .option('--ifname <name>', 'interface name', 'eth0')
+  .requiredOption('--pool <name>', 'pool (repeatable)', collect, [])
+  .option('--address <ip>', 'expected address (repeatable)', collect, [])
+  .option('--json', 'machine-readable output')
+  .action(async (containerId: string, options: { ifname: string; pool: string[]; address: string[]; json?: boolean }) => {
+    const reply = await withClient((client) => client.call<{ allocations: { pool: string; address: string }[] }>('Check',
+      { containerId, ifname: options.ifname, pools: options.pool, expectedAddresses: options.address }, timeoutMs()));
+    print(reply.allocations, Boolean(options.json), () => reply.allocations.map((a) => `ok  ${a.pool}  ${a.address}\n`).join(''));
+  });
+
+program.command('gc')
+  .description('release every lease of a CNI network whose attachment is not listed as valid')
+  .requiredOption('--network <name>', 'CNI network name')
+  .option('--valid <container-id/ifname>', 'an attachment to keep (repeatable)', collect, [])
+  .option('--release-all', 'no attachment is valid: release every lease of the network')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { network: string; valid: string[]; releaseAll?: boolean; json?: boolean }) => {
+    if (options.valid.length === 0 && !options.releaseAll) {
+      throw new ExitWith(ExitCode.USAGE, 'gc: give the attachments to keep with --valid <container-id/ifname>, or --release-all');
+    }
+    const validAttachments = options.valid.map((text) => {
+      const slash = text.lastIndexOf('/');
+      if (slash <= 0 || slash === text.length - 1) throw new ExitWith(ExitCode.USAGE, `--valid: "${text}" is not <container-id>/<ifname>`);
+      return { containerId: text.slice(0, slash), ifname: text.slice(slash + 1) };
+    });
+    const reply = await withClient((client) => client.call<{ released: LeaseRow[] }>('GarbageCollect', { network: options.network, validAttachments }, timeoutMs()));
+    print(reply.released, Boolean(options.json), () => `released ${reply.released.length} lease(s)\n${reply.released.length ? renderLeases(reply.released) : ''}`);
+  });
+
+program.command('status')
+  .description('can the daemon serve an ADD now? exit 0 yes, 4 when a pool is exhausted, 3 when unreachable')
+  .option('--pool <name>', 'only this pool (repeatable)', collect, [])
+  .option('--json', 'machine-readable output')
+  .action(async (options: { pool: string[]; json?: boolean }) => {
+    const reply = await withClient((client) => client.call<{ pools: PoolRow[] }>('Status', { pools: options.pool }, timeoutMs()));
+    const exhausted = reply.pools.filter((pool) => pool.free === '0').map((pool) => pool.name);
+    print({ serving: exhausted.length === 0, exhausted, pools: reply.pools }, Boolean(options.json), () =>
+      (exhausted.length === 0 ? 'serving: every pool has free addresses\n' : `NOT serving: exhausted pools: ${exhausted.join(', ')}\n`) + renderPools(reply.pools));
+    if (exhausted.length > 0) process.exitCode = ExitCode.NOT_SERVING;
+  });
+
+program.command('export')
+  .description('write every lease as JSON (a backup, or to move a node)')
+  .option('--output <file>', 'write here (atomically) instead of stdout')
+  .action(async (options: { output?: string }) => {
+    const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases', {}, timeoutMs()));
+    const text = `${JSON.stringify({ format: EXPORT_FORMAT, exportedAtUnixMs: Date.now(), leases: reply.leases }, null, 2)}\n`;
+    if (!options.output) {
+      process.stdout.write(text);
+      return;
+    }
+    const tmp = `${options.output}.tmp-${process.pid}`;
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, options.output);
+    process.stderr.write(`exported ${reply.leases.length} lease(s) to ${options.output}\n`);
+  });
+
+program.command('import <file>')
+  .description('restore leases from an export, all or none; conflicts refuse the whole import')
+  .action(async (file: string) => {
+    let parsed: { format?: unknown; leases?: unknown };
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8')) as typeof parsed;
+    } catch (error) {
+      throw new ExitWith(ExitCode.USAGE, `import: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (parsed.format !== EXPORT_FORMAT || !Array.isArray(parsed.leases)) {
+      throw new ExitWith(ExitCode.USAGE, `import: ${file} is not a berthctl export (format "${EXPORT_FORMAT}")`);
+    }
+    const reply = await withClient((client) => client.call<{ imported: number; alreadyPresent: number }>('ImportLeases', { leases: parsed.leases }, timeoutMs()));
+    process.stdout.write(`imported ${reply.imported} lease(s), ${reply.alreadyPresent} already present\n`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = exitCodeFor(error);
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+  }
+  if (error instanceof ExitWith) {
+    process.stderr.write(`berthctl: ${error.message}\n`);
+    return error.exitCode;
+  }
+  if (error instanceof IpamCallError) {
+    if (error.code === GrpcStatus.UNAVAILABLE || error.code === GrpcStatus.DEADLINE_EXCEEDED) {
+      process.stderr.write(`berthctl: cannot reach berthd at ${program.opts<{ socket: string }>().socket}: ${error.details}\n`);
+      return ExitCode.UNREACHABLE;
+    }
+    process.stderr.write(`berthctl: ${error.details}${error.reason ? ` (${error.reason}, CNI code ${error.cniCode})` : ''}\n`);
+    return ExitCode.REFUSED;
+  }
+  process.stderr.write(`berthctl: ${error instanceof Error ? error.message : String(error)}\n`);
+  return ExitCode.REFUSED;
+}

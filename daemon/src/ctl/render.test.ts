@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { bar, renderLeases, renderPools, table, utilisation } from './render.ts';
+
+describe('berthctl rendering', () => {
+  it.each([
+    ['0', '254', 0], ['127', '254', 50], ['254', '254', 100], ['1', '18446744073709551614', 0], ['3', '0', 0], ['1', '3', 33.3],
+  ])('utilisation(%s of %s) = %s%%', (allocated, size, want) => {
+    expect(utilisation(allocated, size)).toBe(want);
+  });
+
+  it.each([[0, '[....]'], [50, '[##..]'], [100, '[####]'], [150, '[####]']])('bar(%s)', (percent, want) => {
+    expect(bar(percent, 4)).toBe(want);
+  });
+
+  it('aligns columns', () => {
+    expect(table(['A', 'BB'], [['xyz', '1'], ['q', '22']])).toBe('A    BB\nxyz  1\nq    22\n');
+  });
+
+  it('renders pools and leases', () => {
+    const pools = renderPools([{ name: 'v4', subnet: '10.0.0.0/24', size: '253', allocated: '23', free: '230', reserved: '3' }]);
+    expect(pools).toMatch(/^POOL\s+SUBNET\s+USED\s+ALLOCATED\s+FREE\s+SIZE\n/);
+    expect(pools).toContain('v4    10.0.0.0/24  [##..................]  9.0%  23         230   253');
+    expect(renderLeases([])).toBe('no leases\n');
+    expect(renderLeases([{ pool: 'v4', address: '10.0.0.2', containerId: 'abc', ifname: 'eth0', network: 'n', podNamespace: 'ns', podName: 'p', createdAtUnixMs: 0 }]))
+      .toContain('v4    10.0.0.2  abc        eth0    n        ns/p  1970-01-01T00:00:00.000Z');
+  });
+});

@@ -1,0 +1,41 @@
+// Human output for berthctl: plain tables, utilisation bars. Pure: strings in, strings out.
+
+export interface PoolRow {
+  name: string; subnet: string; size: string; allocated: string; free: string; reserved: string;
+}
+export interface LeaseRow {
+  pool: string; address: string; containerId: string; ifname: string; network: string; podNamespace: string; podName: string; createdAtUnixMs: number;
+}
+
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** Used share of a pool, as a percentage with one decimal; exact for IPv6-sized pools. */
+export function utilisation(allocated: string, size: string): number {
+  const total = BigInt(size);
+  if (total === 0n) return 0;
+  return Number((BigInt(allocated) * 1000n) / total) / 10;
+}
+
+export function bar(percent: number, width = 20): string {
+  const filled = Math.min(width, Math.round((percent / 100) * width));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+export function renderPools(pools: readonly PoolRow[]): string {
+  return table(['POOL', 'SUBNET', 'USED', '', 'ALLOCATED', 'FREE', 'SIZE'], pools.map((pool) => {
+    const percent = utilisation(pool.allocated, pool.size);
+    return [pool.name, pool.subnet, bar(percent), `${percent.toFixed(1)}%`, pool.allocated, pool.free, pool.size];
+  }));
+}
+
+export function renderLeases(leases: readonly LeaseRow[]): string {
+  if (leases.length === 0) return 'no leases\n';
+  return table(['POOL', 'ADDRESS', 'CONTAINER', 'IFNAME', 'NETWORK', 'POD', 'SINCE'], leases.map((lease) => [
+    lease.pool, lease.address, lease.containerId.slice(0, 16), lease.ifname, lease.network,
+    lease.podName ? `${lease.podNamespace}/${lease.podName}` : '-', new Date(lease.createdAtUnixMs).toISOString(),
+  ]));
+}

@@ -1,0 +1,86 @@
+// gRPC handlers for berth.ipam.v1.Ipam: unpack the request, call the service, pack the reply.
+// Errors are translated once, in errorStatus.ts; timings and logs are taken in one wrapper.
+import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ShuttingDownError } from '../errors.ts';
+import type { IpamService } from '../service/ipamService.ts';
+import { toGrpcStatus } from './errorStatus.ts';
+import {
+  toAllocationMessage, toLeaseMessage, toPoolUsageMessage,
+  type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
+} from './messages.ts';
+import { requestIdOf, type RequestContext } from './requestContext.ts';
+
+/** Told about every finished call (metrics). */
+export type RpcObserver = (method: string, code: string, seconds: number) => void;
+
+export interface IpamHandlerDeps {
+  readonly service: IpamService;
+  readonly log: Logger;
+  readonly observe?: RpcObserver;
+  /** Why the last config reload was refused, or empty. */
+  readonly configError?: () => string;
+  /** False once shutdown began: new calls get UNAVAILABLE. */
+  readonly accepting: () => boolean;
+}
+
+export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementation {
+  const { service } = deps;
+  return {
+    Allocate: unary<AllocateRequest>(deps, 'Allocate', async (request, context) => {
+      const allocations = await service.allocate(request, context.log);
+      return { allocations: allocations.map(toAllocationMessage) };
+    }),
+    Release: unary<ReleaseRequest>(deps, 'Release', async (request, context) => {
+      const released = await service.release(request, context.log);
+      return { released: released.map(toLeaseMessage) };
+    }),
+    Check: unary<CheckRequest>(deps, 'Check', (request) => ({ allocations: service.check(request).map(toAllocationMessage) })),
+    ListLeases: unary<ListLeasesRequest>(deps, 'ListLeases', (request) => ({ leases: service.listLeases(request).map(toLeaseMessage) })),
+    ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({ pools: service.poolStates().map(toPoolUsageMessage) })),
+    GarbageCollect: unary<GarbageCollectRequest>(deps, 'GarbageCollect', async (request, context) => {
+      const released = await service.garbageCollect(request, context.log);
+      return { released: released.map(toLeaseMessage) };
+    }),
+    ImportLeases: unary<ImportLeasesRequest>(deps, 'ImportLeases', (request, context) => service.importLeases(request.leases, context.log)),
+    Status: unary<StatusRequest>(deps, 'Status', (request) => ({
+      pools: service.poolStates(request.pools).map(toPoolUsageMessage),
+      configError: deps.configError?.() ?? '',
+    })),
+  };
+}
+
+const QUIET_METHODS = new Set(['ListLeases', 'ListPools', 'Status']);
+
+function unary<Req extends object>(
+  deps: IpamHandlerDeps,
+  method: string,
+  handle: (request: Req, context: RequestContext) => unknown,
+): handleUnaryCall<Req, unknown> {
+  return (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdOf(call.metadata);
+    const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[] };
+    const log = deps.log.child({ requestId, method, containerId: request.containerId, ifname: request.ifname, pools: request.pools });
+    const finish = (code: string, error?: unknown) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.observe?.(method, code, seconds);
+      const fields = { code, latencyMs: Math.round(seconds * 1e6) / 1e3 };
+      if (error) log.warn({ ...fields, event: 'request.rejected', err: error }, 'request failed');
+      else if (QUIET_METHODS.has(method)) log.debug(fields, 'request done');
+      else log.info(fields, 'request done');
+    };
+    const fail = (error: unknown) => {
+      const { reason, error: status } = toGrpcStatus(error, requestId);
+      finish(reason, error);
+      callback(status);
+    };
+    if (!deps.accepting()) {
+      fail(new ShuttingDownError('berthd is shutting down; retry against the restarted daemon'));
+      return;
+    }
+    Promise.resolve()
+      .then(() => handle(call.request, { requestId, log }))
+      .then((reply) => { finish('OK'); callback(null, reply); }, fail);
+  };
+}

@@ -1,0 +1,55 @@
+// berth's Prometheus metrics, in a registry of their own (no global state between tests).
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { PoolUsage } from '../service/poolState.ts';
+
+export interface PoolUsageSource {
+  poolUsages(): Iterable<{ name: string; usage: PoolUsage }>;
+}
+
+export class BerthMetrics {
+  readonly registry = new Registry();
+  readonly allocations: Counter<'pool' | 'result'>;
+  readonly releases: Counter<'pool'>;
+  readonly poolExhausted: Counter<'pool'>;
+  readonly rpcDuration: Histogram<'method' | 'code'>;
+  readonly commitDuration: Histogram;
+  readonly commitBatchSize: Histogram;
+  readonly configReloads: Counter<'result'>;
+  readonly configReloadFailing: Gauge;
+  readonly cleanerReleases: Counter<'reason'>;
+
+  constructor(pools: PoolUsageSource) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'berth_pool_addresses',
+      help: 'Addresses per pool by state: total (can be handed out), allocated, free, reserved (never handed out)',
+      labelNames: ['pool', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { name, usage } of pools.poolUsages()) {
+          this.set({ pool: name, state: 'total' }, Number(usage.size));
+          this.set({ pool: name, state: 'allocated' }, Number(usage.allocated));
+          this.set({ pool: name, state: 'free' }, Number(usage.free));
+          this.set({ pool: name, state: 'reserved' }, Number(usage.reserved));
+        }
+      },
+    });
+    this.allocations = new Counter({ name: 'berth_allocations_total', help: 'Address allocations by pool and result (ok, or the error reason)', labelNames: ['pool', 'result'], registers });
+    this.releases = new Counter({ name: 'berth_releases_total', help: 'Leases released, by pool', labelNames: ['pool'], registers });
+    this.poolExhausted = new Counter({ name: 'berth_pool_exhausted_total', help: 'Allocations refused because the pool had no free address', labelNames: ['pool'], registers });
+    this.rpcDuration = new Histogram({
+      name: 'berth_rpc_duration_seconds', help: 'gRPC call latency by method and result code', labelNames: ['method', 'code'], registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    this.commitDuration = new Histogram({
+      name: 'berth_store_commit_duration_seconds', help: 'Lease-store transaction latency (one transaction commits a batch of requests)', registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    });
+    this.commitBatchSize = new Histogram({ name: 'berth_store_commit_batch_size', help: 'Requests committed per lease-store transaction', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
+    this.configReloads = new Counter({ name: 'berth_config_reloads_total', help: 'Pool configuration reloads by result (applied, unchanged, refused, invalid)', labelNames: ['result'], registers });
+    this.configReloadFailing = new Gauge({ name: 'berth_config_reload_failing', help: '1 while the last configuration reload was refused (the old pools are still served)', registers });
+    this.cleanerReleases = new Counter({ name: 'berth_stale_leases_released_total', help: 'Leases released by the stale-lease cleaner, by reason', labelNames: ['reason'], registers });
+  }
+}

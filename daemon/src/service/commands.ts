@@ -1,0 +1,36 @@
+// What callers ask the service for, independent of gRPC.
+export interface AllocateCommand {
+  readonly containerId: string;
+  readonly ifname: string;
+  readonly pools: readonly string[];
+  readonly requestedIps: readonly string[];
+  readonly podNamespace: string;
+  readonly podName: string;
+  readonly podUid: string;
+  readonly netns: string;
+  readonly network: string;
+}
+
+export interface ReleaseCommand {
+  readonly containerId: string;
+  readonly ifname: string;
+  /** Empty: every pool. */
+  readonly pools: readonly string[];
+}
+
+export interface CheckCommand {
+  readonly containerId: string;
+  readonly ifname: string;
+  readonly pools: readonly string[];
+  readonly expectedAddresses: readonly string[];
+}
+
+export interface Attachment {
+  readonly containerId: string;
+  readonly ifname: string;
+}
+
+export interface GarbageCollectCommand {
+  readonly network: string;
+  readonly validAttachments: readonly Attachment[];
+}

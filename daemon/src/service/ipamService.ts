@@ -1,0 +1,332 @@
+// Allocate / Release / Check / GC / Status: the business rules, on top of the pools held in
+// memory and the lease store. Every change runs through the commit queue, so it is durable
+// before the promise resolves, and in-memory state is undone if its transaction rolls back.
+import type { Logger } from 'pino';
+import { isAllocatable, pickNextFree } from '../allocator/pickAddress.ts';
+import {
+  AddressInUseError, AddressOutsidePoolError, BerthError, InvalidArgumentError, LeaseMismatchError, LeaseMissingError,
+  PoolExhaustedError, UnknownPoolError,
+} from '../errors.ts';
+import { formatAddress, formatCidr, IpParseError, parseAddressWithOptionalPrefix, type IpFamily } from '../ip/address.ts';
+import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
+import type { LeaseRecord, LeaseFilter } from '../store/leaseRecord.ts';
+import type { LeaseStore } from '../store/leaseStore.ts';
+import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './commands.ts';
+import type { PoolRegistry } from './poolRegistry.ts';
+import type { PoolState } from './poolState.ts';
+import { requireContainerId, requireDistinct, requireIfname, requireShortText } from './validateCommand.ts';
+
+/** One address handed to an attachment, with the pool it came from. */
+export interface Allocation {
+  readonly pool: PoolState;
+  readonly address: bigint;
+  readonly family: IpFamily;
+}
+
+export interface IpamServiceOptions {
+  readonly store: LeaseStore;
+  readonly commitQueue: CommitQueue;
+  readonly pools: PoolRegistry;
+  readonly bootId: string;
+  readonly now?: () => number;
+}
+
+/** Events for metrics; the audit log is written here too. */
+export interface IpamEvents {
+  allocated?(pool: string): void;
+  allocationFailed?(pool: string, reason: string): void;
+  released?(pool: string): void;
+}
+
+export class IpamService {
+  private readonly store: LeaseStore;
+  private readonly commitQueue: CommitQueue;
+  private readonly pools: PoolRegistry;
+  private readonly bootId: string;
+  private readonly now: () => number;
+  events: IpamEvents = {};
+
+  constructor(options: IpamServiceOptions) {
+    this.store = options.store;
+    this.commitQueue = options.commitQueue;
+    this.pools = options.pools;
+    this.bootId = options.bootId;
+    this.now = options.now ?? Date.now;
+  }
+
+  async allocate(command: AllocateCommand, log: Logger): Promise<Allocation[]> {
+    requireContainerId(command.containerId);
+    requireIfname(command.ifname);
+    requireShortText(command.network, 'network');
+    requireShortText(command.netns, 'netns');
+    if (command.pools.length === 0) throw new InvalidArgumentError('pools: name at least one pool');
+    requireDistinct(command.pools, 'pools');
+    const requestedIps = command.requestedIps.map((text, i) => parseRequestedAddress(text, `requested_ips[${i}]`));
+
+    try {
+      // Pools are resolved when the work runs, not when it is queued: a config reload queued
+      // in between must not leave this request working on replaced pools.
+      const allocations = await this.commitQueue.submit((unit) => {
+        const pools = this.pools.resolve(command.pools);
+        return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools), unit);
+      });
+      for (const allocation of allocations.fresh) {
+        log.info({ event: 'lease.allocated', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family),
+          podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid, network: command.network }, 'lease allocated');
+        this.events.allocated?.(allocation.pool.name);
+      }
+      for (const allocation of allocations.existing) {
+        log.info({ event: 'lease.reused', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family) },
+          'attachment already holds a lease; returned it');
+      }
+      return allocations.all;
+    } catch (error) {
+      const reason = error instanceof BerthError ? error.reason : 'INTERNAL';
+      const failedPools = error instanceof PoolExhaustedError ? [error.pool] : command.pools.filter((name) => this.pools.has(name));
+      for (const pool of failedPools) this.events.allocationFailed?.(pool, reason);
+      throw error;
+    }
+  }
+
+  async release(command: ReleaseCommand, log: Logger): Promise<LeaseRecord[]> {
+    requireContainerId(command.containerId);
+    requireIfname(command.ifname);
+    requireDistinct(command.pools, 'pools');
+    // Pool names are matched against the leases, not the config: a DEL after a pool was removed
+    // must still free what it holds, and a DEL of nothing succeeds (CNI), whatever it names.
+    const released = await this.commitQueue.submit((unit) => {
+      const held = this.store.leasesOfAttachment(command.containerId, command.ifname);
+      const wanted = command.pools.length === 0 ? held : held.filter((lease) => command.pools.includes(lease.pool));
+      return wanted.map((lease) => this.releaseInTransaction(lease, unit));
+    });
+    for (const lease of released) this.logReleased(log, lease, 'lease.released');
+    return released;
+  }
+
+  check(command: CheckCommand): Allocation[] {
+    requireContainerId(command.containerId);
+    requireIfname(command.ifname);
+    requireDistinct(command.pools, 'pools');
+    const pools = this.pools.resolve(command.pools);
+    const held = this.store.leasesOfAttachment(command.containerId, command.ifname);
+    const allocations: Allocation[] = [];
+    for (const pool of pools) {
+      const lease = held.find((candidate) => candidate.pool === pool.name);
+      if (!lease) {
+        throw new LeaseMissingError(`container ${command.containerId} ifname ${command.ifname} holds no lease in pool "${pool.name}"`,
+          { pool: pool.name });
+      }
+      allocations.push({ pool, address: lease.address, family: lease.family });
+    }
+    const expected = command.expectedAddresses.map((text, i) => parseRequestedAddress(text, `expected_addresses[${i}]`));
+    for (const address of expected) {
+      if (!allocations.some((allocation) => allocation.address === address.value && allocation.family === address.family)) {
+        const held = allocations.map((a) => formatAddress(a.address, a.family)).join(', ');
+        throw new LeaseMismatchError(`container ${command.containerId} ifname ${command.ifname} does not hold ${formatAddress(address.value, address.family)} (it holds ${held || 'nothing'} in pools ${command.pools.join(', ')})`);
+      }
+    }
+    return allocations;
+  }
+
+  async garbageCollect(command: GarbageCollectCommand, log: Logger): Promise<LeaseRecord[]> {
+    if (command.network.length === 0) throw new InvalidArgumentError('network is required: GC only ever touches one network');
+    const valid = new Set(command.validAttachments.map((attachment) => attachmentKey(attachment.containerId, attachment.ifname)));
+    const released = await this.commitQueue.submit((unit) =>
+      this.store.listLeases({ network: command.network })
+        .filter((lease) => !valid.has(attachmentKey(lease.containerId, lease.ifname)))
+        .map((lease) => this.releaseInTransaction(lease, unit)));
+    for (const lease of released) this.logReleased(log, lease, 'lease.gc_released');
+    log.info({ event: 'gc.completed', network: command.network, validAttachments: valid.size, released: released.length }, 'garbage collection done');
+    return released;
+  }
+
+  /** Restores leases all or none; identical leases already present are skipped. */
+  async importLeases(leases: readonly ImportedLease[], log: Logger): Promise<{ imported: number; alreadyPresent: number }> {
+    const parsed = leases.map((lease, i) => this.parseImportedLease(lease, `leases[${i}]`));
+    const result = await this.commitQueue.submit((unit) => {
+      let imported = 0;
+      let alreadyPresent = 0;
+      const conflicts: string[] = [];
+      for (const { record, pool, field } of parsed) {
+        const holder = this.store.leaseAt(record.address);
+        const shown = formatAddress(record.address, record.family);
+        if (holder && holder.containerId === record.containerId && holder.ifname === record.ifname && holder.pool === record.pool) {
+          alreadyPresent++;
+          continue;
+        }
+        if (holder) {
+          conflicts.push(`${field}: ${shown} is leased to container ${holder.containerId} ifname ${holder.ifname}`);
+          continue;
+        }
+        const other = this.store.leasesOfAttachment(record.containerId, record.ifname).find((lease) => lease.pool === record.pool);
+        if (other) {
+          conflicts.push(`${field}: container ${record.containerId} ifname ${record.ifname} already holds ${formatAddress(other.address, other.family)} in pool "${record.pool}"`);
+          continue;
+        }
+        this.store.insertLease(record);
+        pool.taken.add(record.address);
+        unit.onRollback(() => pool.taken.delete(record.address));
+        imported++;
+      }
+      if (conflicts.length > 0) {
+        throw new AddressInUseConflictsError(`import refused, nothing was imported: ${conflicts.length} conflict(s): ${conflicts.slice(0, 20).join('; ')}`);
+      }
+      return { imported, alreadyPresent };
+    });
+    log.info({ event: 'leases.imported', ...result }, 'leases imported');
+    return result;
+  }
+
+  /**
+   * Releases exactly these leases (cleaners): each only if the same attachment still holds the
+   * same address in the same pool, so a lease re-created meanwhile is never touched.
+   */
+  async releaseExact(leases: readonly LeaseRecord[], log: Logger, event: string, reason: string): Promise<LeaseRecord[]> {
+    if (leases.length === 0) return [];
+    const released = await this.commitQueue.submit((unit) => leases.filter((lease) => {
+      const current = this.store.leaseAt(lease.address);
+      return current !== undefined && current.containerId === lease.containerId && current.ifname === lease.ifname && current.pool === lease.pool;
+    }).map((lease) => this.releaseInTransaction(lease, unit)));
+    for (const lease of released) {
+      log.info({ event, reason, pool: lease.pool, address: formatAddress(lease.address, lease.family), containerId: lease.containerId,
+        ifname: lease.ifname, podNamespace: lease.podNamespace, podName: lease.podName, netns: lease.netns, bootId: lease.bootId }, 'stale lease released');
+      this.events.released?.(lease.pool);
+    }
+    return released;
+  }
+
+  listLeases(filter: LeaseFilter): LeaseRecord[] {
+    if (filter.pool) this.pools.resolve([filter.pool]);
+    return this.store.listLeases(filter);
+  }
+
+  /** The named pools, or all. */
+  poolStates(names: readonly string[] = []): PoolState[] {
+    return names.length === 0 ? this.pools.all() : this.pools.resolve(names);
+  }
+
+  private allocateInTransaction(command: AllocateCommand, pools: readonly PoolState[], requested: Map<PoolState, bigint>, unit: UnitOfWork) {
+    const held = this.store.leasesOfAttachment(command.containerId, command.ifname);
+    const fresh: Allocation[] = [];
+    const existing: Allocation[] = [];
+    for (const pool of pools) {
+      const lease = held.find((candidate) => candidate.pool === pool.name);
+      const wanted = requested.get(pool);
+      if (lease) {
+        // An ADD retried by the runtime: return what the attachment holds, never a second address.
+        if (wanted !== undefined && wanted !== lease.address) {
+          throw new AddressInUseError(formatAddress(wanted, pool.config.family), pool.name, { containerId: command.containerId, ifname: command.ifname })
+        }
+        existing.push({ pool, address: lease.address, family: lease.family });
+        continue;
+      }
+      const address = wanted ?? this.pickFree(pool);
+      if (wanted !== undefined && pool.taken.has(wanted)) {
+        const holder = this.store.leaseAt(wanted);
+        throw new AddressInUseError(formatAddress(wanted, pool.config.family), pool.name, holder ?? { containerId: 'unknown', ifname: 'unknown' });
+      }
+      this.store.insertLease({
+        pool: pool.name, family: pool.config.family, address,
+        containerId: command.containerId, ifname: command.ifname, network: command.network,
+        podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid,
+        netns: command.netns, bootId: this.bootId, createdAtMs: this.now(),
+      });
+      pool.taken.add(address);
+      unit.onRollback(() => pool.taken.delete(address));
+      if (wanted === undefined) {
+        const previous = pool.cursor;
+        this.store.setCursor(pool.name, address);
+        pool.cursor = address;
+        unit.onRollback(() => { pool.cursor = previous; });
+      }
+      fresh.push({ pool, address, family: pool.config.family });
+    }
+    const all = pools.map((pool) => [...fresh, ...existing].find((allocation) => allocation.pool === pool)!);
+    return { all, fresh, existing };
+  }
+
+  private pickFree(pool: PoolState): bigint {
+    const address = pickNextFree(pool.allocatable, pool.taken, pool.cursor);
+    if (address === undefined) throw new PoolExhaustedError(pool.name, pool.size);
+    return address;
+  }
+
+  private releaseInTransaction(lease: LeaseRecord, unit: UnitOfWork): LeaseRecord {
+    this.store.deleteLease(lease.pool, lease.containerId, lease.ifname);
+    const pool = this.pools.get(lease.pool);
+    if (pool && pool.taken.delete(lease.address)) unit.onRollback(() => pool.taken.add(lease.address));
+    return lease;
+  }
+
+  private assignRequestedAddresses(texts: readonly string[], addresses: readonly ParsedAddress[], pools: readonly PoolState[]): Map<PoolState, bigint> {
+    const assigned = new Map<PoolState, bigint>();
+    for (const [i, address] of addresses.entries()) {
+      const field = `requested_ips[${i}]`;
+      const text = texts[i] ?? '';
+      const pool = pools.find((candidate) => candidate.contains(address.value, address.family));
+      const shown = formatAddress(address.value, address.family);
+      if (!pool) throw new AddressOutsidePoolError(`${field}: ${shown} is in none of the pools ${pools.map((p) => `"${p.name}" (${formatCidr(p.config.subnet.network, p.config.subnet.prefixLength, p.config.family)})`).join(', ')}`);
+      if (address.prefixLength !== undefined && address.prefixLength !== pool.config.subnet.prefixLength) {
+        throw new InvalidArgumentError(`${field}: ${text} has prefix length /${address.prefixLength} but pool "${pool.name}" is a /${pool.config.subnet.prefixLength}`);
+      }
+      if (!isAllocatable(pool.allocatable, address.value)) {
+        throw new AddressOutsidePoolError(`${field}: ${shown} is reserved in pool "${pool.name}" (gateway, excluded, network/broadcast or outside its ranges)`, { pool: pool.name });
+      }
+      if (assigned.has(pool)) throw new InvalidArgumentError(`${field}: pool "${pool.name}" already has a requested address; ask for at most one per pool`);
+      assigned.set(pool, address.value);
+    }
+    return assigned;
+  }
+
+  private parseImportedLease(lease: ImportedLease, field: string): { record: LeaseRecord; pool: PoolState; field: string } {
+    requireContainerId(lease.containerId, `${field}.container_id`);
+    requireIfname(lease.ifname, `${field}.ifname`);
+    const pool = this.pools.get(lease.pool);
+    if (!pool) throw new UnknownPoolError(lease.pool, this.pools.names());
+    const address = parseRequestedAddress(lease.address, `${field}.address`);
+    if (!pool.contains(address.value, address.family) || !isAllocatable(pool.allocatable, address.value)) {
+      throw new AddressOutsidePoolError(`${field}.address: ${lease.address} cannot be handed out by pool "${pool.name}"`, { pool: pool.name });
+    }
+    return {
+      field,
+      pool,
+      record: {
+        pool: pool.name, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
+        network: lease.network, podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
+        netns: lease.netns, bootId: lease.bootId, createdAtMs: lease.createdAtUnixMs || this.now(),
+      },
+    };
+  }
+
+  private logReleased(log: Logger, lease: LeaseRecord, event: string): void {
+    log.info({ event, pool: lease.pool, address: formatAddress(lease.address, lease.family), containerId: lease.containerId,
+      ifname: lease.ifname, podNamespace: lease.podNamespace, podName: lease.podName, network: lease.network }, 'lease released');
+    this.events.released?.(lease.pool);
+  }
+}
+
+type ParsedAddress = ReturnType<typeof parseAddressWithOptionalPrefix>;
+
+function parseRequestedAddress(text: string, field: string): ParsedAddress {
+  try {
+    return parseAddressWithOptionalPrefix(text);
+  } catch (error) {
+    if (error instanceof IpParseError) throw new InvalidArgumentError(`${field}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** A lease as exported by berthctl (text address). */
+export interface ImportedLease {
+  readonly pool: string; readonly address: string; readonly containerId: string; readonly ifname: string; readonly network: string;
+  readonly podNamespace: string; readonly podName: string; readonly podUid: string; readonly netns: string; readonly bootId: string;
+  readonly createdAtUnixMs: number;
+}
+
+class AddressInUseConflictsError extends BerthError {
+  readonly reason = 'ADDRESS_IN_USE' as const;
+}
+
+function attachmentKey(containerId: string, ifname: string): string {
+  return `${containerId}\u0000${ifname}`;
+}

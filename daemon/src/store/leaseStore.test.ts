@@ -1,0 +1,144 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AddressInUseError, OverloadedError, ShuttingDownError, StoreFailureError } from '../errors.ts';
+import { CommitQueue } from './commitQueue.ts';
+import type { LeaseRecord } from './leaseRecord.ts';
+import { LeaseStore } from './leaseStore.ts';
+import { schemaVersion } from './migrations.ts';
+
+let dir: string;
+let dbPath: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+  dbPath = join(dir, 'state', 'leases.db');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const lease = (overrides: Partial<LeaseRecord> = {}): LeaseRecord => ({
+  pool: 'p4', family: 4, address: 0x0a000005n, containerId: 'c1', ifname: 'eth0', network: 'net',
+  podNamespace: 'ns', podName: 'pod', podUid: 'uid', netns: '/var/run/netns/x', bootId: 'boot', createdAtMs: 1000, ...overrides,
+});
+
+describe('LeaseStore', () => {
+  it('creates the database 0600 with the current schema and round-trips leases', () => {
+    const store = LeaseStore.open(dbPath);
+    expect(statSync(dbPath).mode & 0o777).toBe(0o600);
+    store.insertLease(lease());
+    store.insertLease(lease({ pool: 'p6', family: 6, address: 0x20010db8000000000000000000000001n }));
+    expect(store.leasesOfAttachment('c1', 'eth0').map((l) => l.pool)).toEqual(['p4', 'p6']);
+    expect(store.leaseAt(0x0a000005n)).toEqual(lease());
+    expect(store.listLeases({ pool: 'p6' })).toHaveLength(1);
+    expect(store.listLeases({ network: 'other' })).toHaveLength(0);
+    expect(store.leaseCountsByPool()).toEqual(new Map([['p4', 1], ['p6', 1]]));
+    store.close();
+    const db = execFileSync('node', ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(dbPath)});console.log(d.pragma('user_version',{simple:true}), d.pragma('journal_mode',{simple:true}))`], { cwd: process.cwd() }).toString().trim();
+    expect(db).toBe(`${schemaVersion} wal`);
+  });
+
+  it('refuses a second lease of the same address (the last line of defence)', () => {
+    const store = LeaseStore.open(dbPath);
+    store.insertLease(lease());
+    expect(() => store.insertLease(lease({ containerId: 'c2' }))).toThrow(AddressInUseError);
+    expect(() => store.insertLease(lease({ containerId: 'c2' }))).toThrow(/10\.0\.0\.5 .* leased to container c1/);
+    store.close();
+  });
+
+  it('deletes by attachment and pool, returning the lease', () => {
+    const store = LeaseStore.open(dbPath);
+    store.insertLease(lease());
+    expect(store.deleteLease('p4', 'c1', 'eth0')).toEqual(lease());
+    expect(store.deleteLease('p4', 'c1', 'eth0')).toBeUndefined();
+    store.close();
+  });
+
+  it('streams held addresses of a subnet in order and keeps the cursor', () => {
+    const store = LeaseStore.open(dbPath);
+    for (const [i, address] of [9n, 3n, 7n, 100n].entries()) store.insertLease(lease({ address, containerId: `c${i}` }));
+    expect([...store.addressesWithin(0n, 50n)]).toEqual([3n, 7n, 9n]);
+    store.setCursor('p4', 9n);
+    store.setCursor('p4', 7n);
+    expect(store.cursor('p4')).toBe(7n);
+    expect(store.cursor('other')).toBeUndefined();
+    store.close();
+  });
+
+  it('keeps leases across reopen', () => {
+    const first = LeaseStore.open(dbPath);
+    first.insertLease(lease());
+    first.close();
+    const second = LeaseStore.open(dbPath);
+    expect(second.listLeases()).toEqual([lease()]);
+    second.close();
+  });
+
+  it('holds the database lock while open, so no other process can write it', () => {
+    const first = LeaseStore.open(dbPath);
+    const other = (): string => execFileSync('node', ['-e', `const D=require('better-sqlite3');
+      try { const d=new D(${JSON.stringify(dbPath)},{timeout:0}); d.exec('BEGIN IMMEDIATE; COMMIT'); console.log('wrote'); }
+      catch (e) { console.log(e.code); }`]).toString().trim();
+    expect(other()).toMatch(/^SQLITE_BUSY/);
+    first.close();
+    expect(other()).toBe('wrote');
+  });
+
+  it.each([
+    ['garbage', Buffer.from('this is not a database at all, just text '.repeat(200))],
+    ['truncated header', Buffer.from('SQLite format 3\u0000')],
+  ])('refuses a corrupt database (%s) and leaves it in place', (_name, content) => {
+    writeFileSync(dbPath.replace('state/', ''), content);
+    const path = dbPath.replace('state/', '');
+    expect(() => LeaseStore.open(path)).toThrow(/not a valid berth lease database.*will not replace it/);
+    expect(statSync(path).size).toBe(content.length);
+  });
+
+  it('refuses a database from a newer schema', () => {
+    const store = LeaseStore.open(dbPath);
+    store.close();
+    execFileSync('node', ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(dbPath)});d.pragma('user_version = 99');d.close()`]);
+    expect(() => LeaseStore.open(dbPath)).toThrow(/schema version 99 is newer/);
+  });
+});
+
+describe('CommitQueue', () => {
+  it('commits concurrent work in one transaction and isolates a failing job', async () => {
+    const store = LeaseStore.open(dbPath);
+    const batches: number[] = [];
+    const queue = new CommitQueue(store, { maxQueued: 100, maxBatch: 100, onCommit: (n) => batches.push(n) });
+    const undone: string[] = [];
+    const results = await Promise.allSettled([
+      queue.submit(() => { store.insertLease(lease()); return 'a'; }),
+      queue.submit((unit) => {
+        unit.onRollback(() => undone.push('b'));
+        store.insertLease(lease({ containerId: 'c2', address: 6n }));
+        throw new Error('boom');
+      }),
+      queue.submit(() => { store.insertLease(lease({ containerId: 'c3', address: 7n })); return 'c'; }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(batches).toEqual([3]);
+    expect(undone).toEqual(['b']);
+    expect(store.listLeases().map((l) => l.containerId).sort()).toEqual(['c1', 'c3']);
+    await queue.close();
+    await expect(queue.submit(() => 1)).rejects.toThrow(ShuttingDownError);
+    store.close();
+  });
+
+  it('refuses work beyond its bound', async () => {
+    const store = LeaseStore.open(dbPath);
+    const queue = new CommitQueue(store, { maxQueued: 2, maxBatch: 10 });
+    const accepted = [queue.submit(() => 1), queue.submit(() => 2)];
+    await expect(queue.submit(() => 3)).rejects.toThrow(OverloadedError);
+    expect(await Promise.all(accepted)).toEqual([1, 2]);
+    store.close();
+  });
+
+  it('turns SQLite failures into StoreFailureError', async () => {
+    const store = LeaseStore.open(dbPath);
+    const queue = new CommitQueue(store, { maxQueued: 10, maxBatch: 10 });
+    await expect(queue.submit(() => store.insertLease(lease({ family: 5 as 4 })))).rejects.toThrow(StoreFailureError);
+    store.close();
+  });
+});

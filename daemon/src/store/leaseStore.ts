@@ -1,0 +1,238 @@
+// The lease database: the only module that imports better-sqlite3. WAL with synchronous=FULL,
+// so a committed transaction is on disk before the caller acknowledges anything.
+import Database from 'better-sqlite3';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AddressInUseError } from '../errors.ts';
+import { addressFromKey, addressKey, formatAddress, type IpFamily } from '../ip/address.ts';
+import type { LeaseFilter, LeaseRecord } from './leaseRecord.ts';
+import { migrations, schemaVersion } from './migrations.ts';
+import { StoreOpenError } from './storeOpenError.ts';
+
+interface LeaseRow {
+  pool: string;
+  family: number;
+  address: Buffer;
+  container_id: string;
+  ifname: string;
+  network: string;
+  pod_namespace: string;
+  pod_name: string;
+  pod_uid: string;
+  netns: string;
+  boot_id: string;
+  created_at_ms: number;
+}
+
+const ADDRESS_SPACE = 'default';
+const LEASE_COLUMNS = 'pool, family, address, container_id, ifname, network, pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms';
+
+export class LeaseStore {
+  private readonly statements;
+
+  private constructor(private readonly db: Database.Database, readonly path: string) {
+    this.statements = {
+      insert: db.prepare(`INSERT INTO leases (address_space, address, address_text, family, pool, container_id, ifname, network,
+          pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms)
+        VALUES ('${ADDRESS_SPACE}', @address, @addressText, @family, @pool, @containerId, @ifname, @network,
+          @podNamespace, @podName, @podUid, @netns, @bootId, @createdAtMs)`),
+      deleteOne: db.prepare<[string, string, string], LeaseRow>(
+        `DELETE FROM leases WHERE container_id = ? AND ifname = ? AND pool = ? RETURNING ${LEASE_COLUMNS}`),
+      byAttachment: db.prepare<[string, string], LeaseRow>(
+        `SELECT ${LEASE_COLUMNS} FROM leases WHERE container_id = ? AND ifname = ? ORDER BY pool`),
+      byAddress: db.prepare<[Buffer], LeaseRow>(
+        `SELECT ${LEASE_COLUMNS} FROM leases WHERE address_space = '${ADDRESS_SPACE}' AND address = ?`),
+      addressesWithin: db.prepare<[Buffer, Buffer], [Buffer]>(
+        `SELECT address FROM leases WHERE address_space = '${ADDRESS_SPACE}' AND address BETWEEN ? AND ? ORDER BY address`).raw(),
+      distinctNetns: db.prepare<[], [string]>("SELECT DISTINCT netns FROM leases WHERE netns != ''").raw(),
+      byNetns: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE netns = ?`),
+      fromOtherBoots: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE boot_id != '' AND boot_id != ?`),
+      countsByPool: db.prepare<[], { pool: string; n: number }>('SELECT pool, count(*) AS n FROM leases GROUP BY pool'),
+      cursor: db.prepare<[string], { last_address: Buffer }>('SELECT last_address FROM pool_cursors WHERE pool = ?'),
+      setCursor: db.prepare('INSERT INTO pool_cursors (pool, last_address) VALUES (?, ?) ON CONFLICT (pool) DO UPDATE SET last_address = excluded.last_address'),
+    };
+  }
+
+  /**
+   * Opens (or creates) the database. Refuses, with a message that says what to do, a file that
+   * is unreadable, corrupt, from a newer berth, or held by another berthd; never recreates one.
+   */
+  static open(path: string): LeaseStore {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (existsSync(path)) {
+      try {
+        accessSync(path, constants.R_OK | constants.W_OK);
+      } catch (error) {
+        throw new StoreOpenError(path, `cannot read and write it (${errorText(error)}); fix its ownership or mode (0600, owned by the user running berthd)`);
+      }
+    } else {
+      closeSync(openSync(path, 'a', 0o600));
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(path, { fileMustExist: true });
+    } catch (error) {
+      throw new StoreOpenError(path, `cannot open it (${errorText(error)})`);
+    }
+    try {
+      // Exclusive locking: one daemon per database, enforced by SQLite's own file lock, which
+      // the kernel drops when the process dies.
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('busy_timeout = 0');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec('BEGIN EXCLUSIVE; COMMIT');
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new CorruptDatabase(String(check));
+      migrate(db, path);
+    } catch (error) {
+      db.close();
+      if (error instanceof StoreOpenError) throw error;
+      const code = (error as { code?: string }).code ?? '';
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+        throw new StoreOpenError(path, 'it is locked by another process: another berthd is running on this node (one daemon per database)');
+      }
+      if (error instanceof CorruptDatabase || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+        throw new StoreOpenError(path, `it is not a valid berth lease database (${errorText(error)}). berthd will not start on it and will not replace it: move it aside, then restore the last backup with "berthctl import" or start empty knowing that running containers keep addresses berth no longer knows about`);
+      }
+      throw new StoreOpenError(path, `cannot prepare it (${errorText(error)})`);
+    }
+    return new LeaseStore(db, path);
+  }
+
+  /** Runs fn in a transaction (a savepoint when nested); it commits when fn returns. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  insertLease(lease: LeaseRecord): void {
+    try {
+      this.statements.insert.run({
+        address: addressKey(lease.address),
+        addressText: formatAddress(lease.address, lease.family),
+        family: lease.family,
+        pool: lease.pool,
+        containerId: lease.containerId,
+        ifname: lease.ifname,
+        network: lease.network,
+        podNamespace: lease.podNamespace,
+        podName: lease.podName,
+        podUid: lease.podUid,
+        netns: lease.netns,
+        bootId: lease.bootId,
+        createdAtMs: lease.createdAtMs,
+      });
+    } catch (error) {
+      const holder = this.leaseAt(lease.address);
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && holder) {
+        throw new AddressInUseError(formatAddress(lease.address, lease.family), holder.pool, holder);
+      }
+      throw error;
+    }
+  }
+
+  /** Deletes the lease of an attachment in a pool; returns it, or undefined when there was none. */
+  deleteLease(pool: string, containerId: string, ifname: string): LeaseRecord | undefined {
+    const row = this.statements.deleteOne.get(containerId, ifname, pool);
+    return row ? toRecord(row) : undefined;
+  }
+
+  leasesOfAttachment(containerId: string, ifname: string): LeaseRecord[] {
+    return this.statements.byAttachment.all(containerId, ifname).map(toRecord);
+  }
+
+  leaseAt(address: bigint): LeaseRecord | undefined {
+    const row = this.statements.byAddress.get(addressKey(address));
+    return row ? toRecord(row) : undefined;
+  }
+
+  listLeases(filter: LeaseFilter = {}): LeaseRecord[] {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (filter.pool) { where.push('pool = ?'); params.push(filter.pool); }
+    if (filter.containerId) { where.push('container_id = ?'); params.push(filter.containerId); }
+    if (filter.network) { where.push('network = ?'); params.push(filter.network); }
+    const sql = `SELECT ${LEASE_COLUMNS} FROM leases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pool, address`;
+    return this.db.prepare<string[], LeaseRow>(sql).all(...params).map(toRecord);
+  }
+
+  /**
+   * Held addresses in [first, last] in ascending order, streamed (a subnet may hold millions).
+   * By address, not by pool name: a lease left by a renamed or removed pool still blocks its address.
+   */
+  *addressesWithin(first: bigint, last: bigint): Generator<bigint> {
+    for (const [key] of this.statements.addressesWithin.iterate(addressKey(first), addressKey(last))) yield addressFromKey(key);
+  }
+
+  /** Every netns path some lease records. */
+  netnsPaths(): string[] {
+    return this.statements.distinctNetns.all().map(([path]) => path);
+  }
+
+  leasesInNetns(path: string): LeaseRecord[] {
+    return this.statements.byNetns.all(path).map(toRecord);
+  }
+
+  /** Leases made during another boot of this node (bootId recorded and different). */
+  leasesFromOtherBoots(bootId: string): LeaseRecord[] {
+    return this.statements.fromOtherBoots.all(bootId).map(toRecord);
+  }
+
+  leaseCountsByPool(): Map<string, number> {
+    return new Map(this.statements.countsByPool.all().map((row) => [row.pool, row.n]));
+  }
+
+  /** The last address handed out in a pool (round-robin position), if any. */
+  cursor(pool: string): bigint | undefined {
+    const row = this.statements.cursor.get(pool);
+    return row ? addressFromKey(row.last_address) : undefined;
+  }
+
+  setCursor(pool: string, address: bigint): void {
+    this.statements.setCursor.run(pool, addressKey(address));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  get isOpen(): boolean {
+    return this.db.open;
+  }
+}
+
+class CorruptDatabase extends Error {}
+
+function migrate(db: Database.Database, path: string): void {
+  const current = Number(db.pragma('user_version', { simple: true }));
+  if (current > schemaVersion) {
+    throw new StoreOpenError(path, `its schema version ${current} is newer than this berthd understands (${schemaVersion}); run the newer berthd or restore a backup made for this version`);
+  }
+  for (let version = current; version < schemaVersion; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
+function toRecord(row: LeaseRow): LeaseRecord {
+  return {
+    pool: row.pool,
+    family: row.family as IpFamily,
+    address: addressFromKey(row.address),
+    containerId: row.container_id,
+    ifname: row.ifname,
+    network: row.network,
+    podNamespace: row.pod_namespace,
+    podName: row.pod_name,
+    podUid: row.pod_uid,
+    netns: row.netns,
+    bootId: row.boot_id,
+    createdAtMs: row.created_at_ms,
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
