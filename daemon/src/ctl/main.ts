@@ -114,10 +114,12 @@ program.command('status')
   .option('--pool <name>', 'only this pool (repeatable)', collect, [])
   .option('--json', 'machine-readable output')
   .action(async (options: { pool: string[]; json?: boolean }) => {
-    const reply = await withClient((client) => client.call<{ pools: PoolRow[] }>('Status', { pools: options.pool }, timeoutMs()));
+    const reply = await withClient((client) => client.call<{ pools: PoolRow[]; configError: string }>('Status', { pools: options.pool }, timeoutMs()));
     const exhausted = reply.pools.filter((pool) => pool.free === '0').map((pool) => pool.name);
-    print({ serving: exhausted.length === 0, exhausted, pools: reply.pools }, Boolean(options.json), () =>
-      (exhausted.length === 0 ? 'serving: every pool has free addresses\n' : `NOT serving: exhausted pools: ${exhausted.join(', ')}\n`) + renderPools(reply.pools));
+    print({ serving: exhausted.length === 0, exhausted, configError: reply.configError, pools: reply.pools }, Boolean(options.json), () =>
+      (exhausted.length === 0 ? 'serving: every pool has free addresses\n' : `NOT serving: exhausted pools: ${exhausted.join(', ')}\n`)
+      + (reply.configError ? `config reload refused: ${reply.configError} (still serving the previous pools)\n` : '')
+      + renderPools(reply.pools));
     if (exhausted.length > 0) process.exitCode = ExitCode.NOT_SERVING;
   });
 

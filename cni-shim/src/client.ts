@@ -1,0 +1,140 @@
+// A lean gRPC unary client for berthd over node:http2 on a Unix socket. The shim is exec'd for
+// every attachment, so it avoids @grpc/grpc-js (whose load time dominates a short process).
+import { connect, type IncomingHttpHeaders } from 'node:http2';
+import { connect as netConnect } from 'node:net';
+import type { Root } from 'protobufjs/light.js';
+import { GrpcStatus, REASON_TRAILER } from '../../daemon/src/errors.ts';
+import { GrpcCallError } from './grpcCallError.ts';
+import { frameMessage, parseFrames } from './grpcFraming.ts';
+import { loadIpamRoot, methodCodec } from './ipamDescriptor.ts';
+import type { IpamCaller, IpamMethod, IpamMethods } from './ipamMessages.ts';
+
+export interface IpamClientOptions {
+  readonly socketPath: string;
+  /** Overall budget for the call including retries. */
+  readonly timeoutMs: number;
+  readonly firstBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+/** Below this much time left, another attempt could not even connect. */
+const FINAL_ATTEMPT_MS = 20;
+
+export type UnaryOutcome =
+  | { readonly ok: true; readonly message: Buffer }
+  | { readonly ok: false; readonly code: number; readonly detail: string; readonly trailers: Record<string, string>; readonly transport: boolean };
+
+export class IpamClient implements IpamCaller {
+  private root: Root | undefined;
+
+  constructor(private readonly options: IpamClientOptions) {}
+
+  async call<M extends IpamMethod>(method: M, request: IpamMethods[M]['request']): Promise<IpamMethods[M]['response']> {
+    this.root ??= loadIpamRoot();
+    const codec = methodCodec(this.root, method);
+    const body = codec.encode(request);
+    const deadline = Date.now() + this.options.timeoutMs;
+    let backoff = this.options.firstBackoffMs ?? 50;
+    const maxBackoff = this.options.maxBackoffMs ?? 1000;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await unaryCall(this.options.socketPath, codec.path, body, deadline - Date.now());
+      if (outcome.ok) return codec.decode(outcome.message);
+      // Full jitter in [backoff/2, backoff): many shims retrying a restarting daemon spread out.
+      // The last wait is cut short so that one more attempt lands just before the deadline.
+      const wait = Math.min(backoff / 2 + Math.random() * (backoff / 2), deadline - Date.now() - FINAL_ATTEMPT_MS);
+      if (!isRetryable(outcome) || wait < 0) {
+        throw new GrpcCallError(method, outcome.code, outcome.detail, outcome.trailers, this.options.socketPath, attempt, outcome.transport);
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      backoff = Math.min(backoff * 2, maxBackoff);
+    }
+  }
+}
+
+function isRetryable(outcome: Extract<UnaryOutcome, { ok: false }>): boolean {
+  if (outcome.code === GrpcStatus.UNAVAILABLE) return true;
+  return outcome.code === GrpcStatus.RESOURCE_EXHAUSTED && outcome.trailers[REASON_TRAILER] === 'OVERLOADED';
+}
+
+/** One request on a fresh HTTP/2 session; always settles within timeoutMs and closes the session. */
+export function unaryCall(socketPath: string, path: string, message: Uint8Array, timeoutMs: number): Promise<UnaryOutcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let headers: IncomingHttpHeaders | undefined;
+    let trailers: IncomingHttpHeaders | undefined;
+    const chunks: Buffer[] = [];
+    const session = connect('http://localhost', { createConnection: () => netConnect(socketPath) });
+    const finish = (outcome: UnaryOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session.destroy();
+      resolve(outcome);
+    };
+    const transportFailure = (code: number, detail: string): UnaryOutcome => ({ ok: false, code, detail, trailers: {}, transport: true });
+    const budget = Math.max(1, Math.floor(timeoutMs));
+    const timer = setTimeout(() => finish(transportFailure(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${budget} ms`)), budget);
+    session.on('error', (error: Error) => finish(transportFailure(GrpcStatus.UNAVAILABLE, rootCause(error))));
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': `${budget}m`,
+    });
+    stream.on('response', (received) => { headers = received; });
+    stream.on('trailers', (received) => { trailers = received; });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    stream.on('error', (error: Error) => finish(transportFailure(GrpcStatus.UNAVAILABLE, rootCause(error))));
+    stream.on('close', () => finish(headers === undefined
+      ? transportFailure(GrpcStatus.UNAVAILABLE, 'connection closed before berthd answered')
+      : responseOutcome(headers, trailers, Buffer.concat(chunks))));
+    stream.end(frameMessage(message));
+  });
+}
+
+export function responseOutcome(headers: IncomingHttpHeaders, trailers: IncomingHttpHeaders | undefined, body: Buffer): UnaryOutcome {
+  const metadata = { ...stringValues(headers), ...stringValues(trailers ?? {}) };
+  const status = metadata['grpc-status'];
+  if (status === undefined) {
+    const http = Number(headers[':status']);
+    const code = http === 502 || http === 503 || http === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN;
+    return { ok: false, code, detail: `response without grpc-status (HTTP ${http})`, trailers: metadata, transport: code === GrpcStatus.UNAVAILABLE };
+  }
+  const code = Number(status);
+  if (code !== GrpcStatus.OK) return { ok: false, code, detail: percentDecode(metadata['grpc-message'] ?? ''), trailers: metadata, transport: false };
+  let messages: Buffer[];
+  try {
+    messages = parseFrames(body);
+  } catch (error) {
+    return { ok: false, code: GrpcStatus.INTERNAL, detail: (error as Error).message, trailers: metadata, transport: false };
+  }
+  const [only] = messages;
+  if (only === undefined || messages.length !== 1) {
+    return { ok: false, code: GrpcStatus.INTERNAL, detail: `expected one response message, got ${messages.length}`, trailers: metadata, transport: false };
+  }
+  return { ok: true, message: only };
+}
+
+// "The pending stream has been canceled (caused by: connect ENOENT ...)": the cause is what helps.
+function rootCause(error: Error): string {
+  return error.cause instanceof Error ? rootCause(error.cause) : error.message;
+}
+
+function stringValues(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.startsWith(':') || value === undefined) continue;
+    out[key] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return out;
+}
+
+// grpc-message is percent-encoded (gRPC over HTTP/2 spec); undecodable text is shown as sent.
+function percentDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,174 @@
+// The network configuration on stdin: parsed once into a typed object; errors name the field path.
+import { CniCode } from '../../../daemon/src/errors.ts';
+import { CniError } from './cniError.ts';
+import { isSupportedVersion, SUPPORTED_VERSIONS, type CniVersion } from './versions.ts';
+
+export const DEFAULT_SOCKET = '/run/berth/berthd.sock';
+export const DEFAULT_TIMEOUT_SECONDS = 10;
+export const MAX_TIMEOUT_SECONDS = 300;
+
+export interface IpamConfig {
+  readonly type: string;
+  /** Undefined: the network name is the pool name. */
+  readonly pools: readonly string[] | undefined;
+  readonly socket: string;
+  readonly timeoutSeconds: number;
+}
+
+export interface Attachment {
+  readonly containerId: string;
+  readonly ifname: string;
+}
+
+export interface NetworkConfig {
+  readonly cniVersion: CniVersion;
+  readonly name: string;
+  readonly ipam: IpamConfig;
+  /** Capability `ips` (runtimeConfig.ips). */
+  readonly runtimeIps: readonly string[] | undefined;
+  /** `args.cni.ips`. */
+  readonly argsIps: readonly string[] | undefined;
+  readonly disableGC: boolean;
+  /** The whole document, for the verb-specific fields (prevResult, cni.dev/valid-attachments). */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+const IPAM_KEYS = new Set(['type', 'pools', 'socket', 'timeoutSeconds']);
+
+export function invalidConfig(msg: string): CniError {
+  return new CniError(CniCode.INVALID_NETWORK_CONFIG, msg);
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Not JSON at all is a decode failure (6); JSON of the wrong shape is an invalid config (7). */
+export function decodeJsonObject(text: string): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new CniError(CniCode.DECODE_FAILURE, `network config on stdin is not valid JSON: ${why}`);
+  }
+  if (!isObject(value)) throw invalidConfig('network config: must be a JSON object');
+  return value;
+}
+
+export function parseCniVersion(doc: JsonObject): CniVersion {
+  const version = doc.cniVersion;
+  if (version === undefined) throw invalidConfig('cniVersion: required');
+  if (typeof version !== 'string') throw invalidConfig(`cniVersion: must be a string, got ${JSON.stringify(version)}`);
+  if (!isSupportedVersion(version)) {
+    throw new CniError(CniCode.INCOMPATIBLE_VERSION, `incompatible CNI version "${version}"`,
+      `berth supports ${SUPPORTED_VERSIONS.join(', ')}`);
+  }
+  return version;
+}
+
+export function parseNetworkConfig(text: string): NetworkConfig {
+  const doc = decodeJsonObject(text);
+  const cniVersion = parseCniVersion(doc);
+  const name = nonEmptyString(doc.name, 'name');
+  const runtimeConfig = optionalObject(doc.runtimeConfig, 'runtimeConfig');
+  const args = optionalObject(doc.args, 'args');
+  const argsCni = optionalObject(args?.cni, 'args.cni');
+  if (doc.disableGC !== undefined && typeof doc.disableGC !== 'boolean') throw invalidConfig('disableGC: must be true or false');
+  return {
+    cniVersion,
+    name,
+    ipam: parseIpam(doc.ipam),
+    runtimeIps: optionalStringArray(runtimeConfig?.ips, 'runtimeConfig.ips'),
+    argsIps: optionalStringArray(argsCni?.ips, 'args.cni.ips'),
+    disableGC: doc.disableGC === true,
+    raw: doc,
+  };
+}
+
+function parseIpam(value: unknown): IpamConfig {
+  if (value === undefined) throw invalidConfig('ipam: required');
+  if (!isObject(value)) throw invalidConfig('ipam: must be an object');
+  for (const [key, field] of Object.entries(value)) {
+    if (!IPAM_KEYS.has(key)) {
+      throw new CniError(CniCode.UNSUPPORTED_FIELD, `ipam.${key}: unsupported field (value ${JSON.stringify(field)})`,
+        `berth understands ipam.${[...IPAM_KEYS].join(', ipam.')}`);
+    }
+  }
+  const type = value.type === undefined ? 'berth' : nonEmptyString(value.type, 'ipam.type');
+  const socket = value.socket === undefined ? DEFAULT_SOCKET : nonEmptyString(value.socket, 'ipam.socket');
+  return { type, pools: parsePools(value.pools), socket, timeoutSeconds: parseTimeout(value.timeoutSeconds) };
+}
+
+function parsePools(value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  const pools = typeof value === 'string'
+    ? value.split(',').map((pool) => pool.trim())
+    : Array.isArray(value) ? value.map((pool: unknown, i) => nonEmptyString(pool, `ipam.pools[${i}]`))
+    : undefined;
+  if (pools === undefined) throw invalidConfig('ipam.pools: must be an array of pool names or a comma-separated string');
+  if (pools.length === 0 || pools.some((pool) => pool === '')) {
+    throw invalidConfig(`ipam.pools: ${JSON.stringify(value)} must name at least one pool and no empty one`);
+  }
+  return pools;
+}
+
+function parseTimeout(value: unknown): number {
+  if (value === undefined) return DEFAULT_TIMEOUT_SECONDS;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMEOUT_SECONDS) {
+    throw invalidConfig(`ipam.timeoutSeconds: ${JSON.stringify(value)} must be a number of seconds > 0 and <= ${MAX_TIMEOUT_SECONDS}`);
+  }
+  return value;
+}
+
+/** The pools to ask for: ipam.pools, else one pool named like the network. */
+export function poolsOf(config: NetworkConfig): readonly string[] {
+  return config.ipam.pools ?? [config.name];
+}
+
+/** CHECK: the addresses in prevResult.ips[].address. */
+export function expectedAddresses(config: NetworkConfig): readonly string[] {
+  const prevResult = config.raw.prevResult;
+  if (prevResult === undefined) throw invalidConfig('prevResult: required for CHECK');
+  if (!isObject(prevResult)) throw invalidConfig('prevResult: must be an object');
+  const ips = prevResult.ips;
+  if (ips === undefined) return [];
+  if (!Array.isArray(ips)) throw invalidConfig('prevResult.ips: must be an array');
+  return ips.map((ip: unknown, i) => {
+    if (!isObject(ip)) throw invalidConfig(`prevResult.ips[${i}]: must be an object`);
+    return nonEmptyString(ip.address, `prevResult.ips[${i}].address`);
+  });
+}
+
+export const VALID_ATTACHMENTS_KEY = 'cni.dev/valid-attachments';
+
+/** GC: the attachments the runtime still uses; required, since an absent list would free everything. */
+export function validAttachments(config: NetworkConfig): readonly Attachment[] {
+  const value = config.raw[VALID_ATTACHMENTS_KEY];
+  if (value === undefined) throw invalidConfig(`${VALID_ATTACHMENTS_KEY}: required for GC`);
+  if (!Array.isArray(value)) throw invalidConfig(`${VALID_ATTACHMENTS_KEY}: must be an array`);
+  return value.map((entry: unknown, i) => {
+    const path = `${VALID_ATTACHMENTS_KEY}[${i}]`;
+    if (!isObject(entry)) throw invalidConfig(`${path}: must be an object`);
+    return { containerId: nonEmptyString(entry.containerID, `${path}.containerID`), ifname: nonEmptyString(entry.ifname, `${path}.ifname`) };
+  });
+}
+
+function nonEmptyString(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') throw invalidConfig(`${path}: must be a non-empty string, got ${JSON.stringify(value) ?? 'nothing'}`);
+  return value;
+}
+
+function optionalObject(value: unknown, path: string): JsonObject | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value)) throw invalidConfig(`${path}: must be an object`);
+  return value;
+}
+
+function optionalStringArray(value: unknown, path: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw invalidConfig(`${path}: must be an array of strings`);
+  return value.map((item: unknown, i) => nonEmptyString(item, `${path}[${i}]`));
+}

@@ -1,0 +1,357 @@
+// Parses and validates the pool configuration (YAML, or JSON as a subset of it) into typed
+// objects. Every problem is collected with its field path and all are reported in one ConfigError.
+import { parseDocument } from 'yaml';
+import { cidrBounds, formatAddress, formatCidr, IpParseError, parseAddress, parseCidr, type Cidr, type IpAddress, type IpFamily } from '../ip/address.ts';
+import { compareIntervals, intervalsOverlap, mergeIntervals } from './addressIntervals.ts';
+import { ConfigError, type ConfigProblem } from './configError.ts';
+import type { AddressInterval, BerthConfig, DnsConfig, PoolConfig, RouteConfig } from './types.ts';
+
+const POOL_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+const ROOT_KEYS = ['pools'];
+const POOL_KEYS = ['name', 'subnet', 'ranges', 'exclude', 'gateway', 'routes', 'dns'];
+const RANGE_KEYS = ['start', 'end'];
+const ROUTE_KEYS = ['dst', 'gw'];
+const DNS_KEYS = ['nameservers', 'domain', 'search', 'options'];
+
+type Mapping = { readonly [key: string]: unknown };
+
+class Problems {
+  readonly list: ConfigProblem[] = [];
+  /** Records a problem; returns undefined so that parsers can `return problems.add(...)`. */
+  add(path: string, message: string): undefined {
+    this.list.push({ path, message });
+    return undefined;
+  }
+}
+
+export function parsePoolConfig(text: string, sourceName: string): BerthConfig {
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(sourceName, document.errors.map((error) => ({ path: '', message: yamlErrorMessage(error.code, error.message, text) })));
+  }
+  const problems = new Problems();
+  const root: unknown = document.toJS({ maxAliasCount: 100 });
+  const pools: PoolConfig[] = [];
+  if (!isMapping(root)) {
+    problems.add('', `must be a mapping with a "pools" list, not ${describeType(root)}`);
+  } else {
+    checkKeys(root, '', ROOT_KEYS, problems);
+    const list = root.pools;
+    if (!Array.isArray(list)) {
+      problems.add('pools', list === undefined ? 'is required: a list of pools' : `must be a list of pools, not ${describeType(list)}`);
+    } else if (list.length === 0) {
+      problems.add('pools', 'is empty: configure at least one pool');
+    } else {
+      const parsed = list.map((entry: unknown, i) => parsePool(entry, `pools[${i}]`, problems));
+      checkAcrossPools(parsed, problems);
+      for (const pool of parsed) if (pool.config) pools.push(pool.config);
+    }
+  }
+  if (problems.list.length > 0) throw new ConfigError(sourceName, problems.list);
+  return { pools };
+}
+
+interface ParsedPool {
+  readonly name?: string;
+  readonly subnet?: Cidr;
+  /** Present only when the pool had no problems of its own. */
+  readonly config?: PoolConfig;
+}
+
+function parsePool(entry: unknown, path: string, problems: Problems): ParsedPool {
+  if (!isMapping(entry)) {
+    problems.add(path, `must be a mapping with name and subnet, not ${describeType(entry)}`);
+    return {};
+  }
+  const before = problems.list.length;
+  checkKeys(entry, path, POOL_KEYS, problems);
+  const name = parseName(entry.name, `${path}.name`, problems);
+  const subnet = parseSubnet(entry.subnet, `${path}.subnet`, problems);
+  const family = subnet?.family;
+  const bounds = subnet ? cidrBounds(subnet) : undefined;
+  const subnetText = subnet ? formatCidr(subnet.network, subnet.prefixLength, subnet.family) : '';
+  // Containment is only judged against a valid subnet; a broken subnet is reported once, above.
+  const outside = (interval: AddressInterval) => bounds !== undefined && (interval.start < bounds.first || interval.end > bounds.last);
+
+  const ranges = parseRanges(entry.ranges, `${path}.ranges`, family, problems);
+  ranges?.forEach(({ interval, index }) => {
+    const rangePath = `${path}.ranges[${index}]`;
+    if (outside({ start: interval.start, end: interval.start })) problems.add(`${rangePath}.start`, `${formatAddress(interval.start, family!)} is not inside subnet ${subnetText}`);
+    if (outside({ start: interval.end, end: interval.end })) problems.add(`${rangePath}.end`, `${formatAddress(interval.end, family!)} is not inside subnet ${subnetText}`);
+  });
+
+  const exclude = parseExclude(entry.exclude, `${path}.exclude`, family, problems);
+  exclude?.forEach(({ interval, index, text }) => {
+    if (bounds !== undefined && !intervalsOverlap(interval, { start: bounds.first, end: bounds.last })) {
+      problems.add(`${path}.exclude[${index}]`, `${text} is not inside subnet ${subnetText}`);
+    }
+  });
+
+  let gateway: bigint | undefined;
+  if (entry.gateway !== undefined) {
+    gateway = parseAddressField(entry.gateway, `${path}.gateway`, family, problems)?.value;
+    if (gateway !== undefined && subnet !== undefined && bounds !== undefined) {
+      const shown = formatAddress(gateway, subnet.family);
+      if (outside({ start: gateway, end: gateway })) {
+        problems.add(`${path}.gateway`, `${shown} is not inside subnet ${subnetText}`);
+      } else if (subnet.family === 4 && subnet.prefixLength < 31 && (gateway === bounds.first || gateway === bounds.last)) {
+        problems.add(`${path}.gateway`, `${shown} is the ${gateway === bounds.first ? 'network' : 'broadcast'} address of ${subnetText}`);
+      }
+    }
+  }
+
+  const routes = parseRoutes(entry.routes, `${path}.routes`, family, problems);
+  const dns = parseDns(entry.dns, `${path}.dns`, problems);
+
+  if (problems.list.length > before || name === undefined || subnet === undefined || bounds === undefined) {
+    return { ...(name === undefined ? {} : { name }), ...(subnet === undefined ? {} : { subnet }) };
+  }
+  const config: PoolConfig = {
+    name,
+    family: subnet.family,
+    subnet,
+    ranges: ranges === undefined ? [{ start: bounds.first, end: bounds.last }] : ranges.map((range) => range.interval).sort(compareIntervals),
+    exclude: mergeIntervals((exclude ?? []).map((item) => item.interval)),
+    ...(gateway === undefined ? {} : { gateway }),
+    routes,
+    dns,
+  };
+  return { name, subnet, config };
+}
+
+function parseName(value: unknown, path: string, problems: Problems): string | undefined {
+  if (value === undefined) return problems.add(path, 'is required');
+  if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
+  if (!POOL_NAME.test(value)) {
+    return problems.add(path, `${show(value)} is not a valid pool name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
+  }
+  return value;
+}
+
+function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
+  if (value === undefined) return problems.add(path, 'is required: a CIDR such as 10.244.0.0/24 or fd00:244::/64');
+  return parseCidrField(value, path, undefined, problems);
+}
+
+interface IndexedInterval {
+  readonly interval: AddressInterval;
+  readonly index: number;
+}
+
+/** Parsed ranges that are each valid on their own; undefined when none were configured. */
+function parseRanges(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): IndexedInterval[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) return problems.add(path, `must be a list of {start, end}, not ${describeType(value)}`) ?? [];
+  if (value.length === 0) return problems.add(path, 'is empty: leave it out to use the whole subnet') ?? [];
+  const ranges: IndexedInterval[] = [];
+  value.forEach((range: unknown, index) => {
+    const rangePath = `${path}[${index}]`;
+    if (!isMapping(range)) return problems.add(rangePath, `must be a mapping {start, end}, not ${describeType(range)}`);
+    checkKeys(range, rangePath, RANGE_KEYS, problems);
+    const start = range.start === undefined ? problems.add(`${rangePath}.start`, 'is required') : parseAddressField(range.start, `${rangePath}.start`, family, problems);
+    const end = range.end === undefined ? problems.add(`${rangePath}.end`, 'is required') : parseAddressField(range.end, `${rangePath}.end`, family, problems);
+    if (start === undefined || end === undefined) return undefined;
+    if (start.family !== end.family) return problems.add(rangePath, `start ${show(range.start)} and end ${show(range.end)} are of different IP families`);
+    const shown = (value: bigint) => formatAddress(value, start.family);
+    if (start.value > end.value) return problems.add(rangePath, `start ${shown(start.value)} is after end ${shown(end.value)}`);
+    const interval = { start: start.value, end: end.value };
+    const overlapped = ranges.find((other) => intervalsOverlap(other.interval, interval));
+    if (overlapped !== undefined) {
+      return problems.add(rangePath, `overlaps ${path}[${overlapped.index}] (${shown(overlapped.interval.start)}-${shown(overlapped.interval.end)})`);
+    }
+    ranges.push({ interval, index });
+    return undefined;
+  });
+  return ranges;
+}
+
+function parseExclude(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): (IndexedInterval & { text: string })[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) return problems.add(path, `must be a list of addresses or CIDRs, not ${describeType(value)}`) ?? [];
+  const excluded: (IndexedInterval & { text: string })[] = [];
+  value.forEach((item: unknown, index) => {
+    const itemPath = `${path}[${index}]`;
+    if (typeof item === 'string' && item.includes('/')) {
+      const cidr = parseCidrField(item, itemPath, family, problems);
+      if (cidr) {
+        const { first, last } = cidrBounds(cidr);
+        excluded.push({ interval: { start: first, end: last }, index, text: formatCidr(cidr.network, cidr.prefixLength, cidr.family) });
+      }
+      return;
+    }
+    const address = parseAddressField(item, itemPath, family, problems, 'an IP address or CIDR');
+    if (address !== undefined) excluded.push({ interval: { start: address.value, end: address.value }, index, text: formatAddress(address.value, address.family) });
+  });
+  return excluded;
+}
+
+function parseRoutes(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): RouteConfig[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) return problems.add(path, `must be a list of {dst, gw}, not ${describeType(value)}`) ?? [];
+  const routes: RouteConfig[] = [];
+  value.forEach((route: unknown, index) => {
+    const routePath = `${path}[${index}]`;
+    if (!isMapping(route)) return problems.add(routePath, `must be a mapping {dst, gw}, not ${describeType(route)}`);
+    checkKeys(route, routePath, ROUTE_KEYS, problems);
+    const dst = route.dst === undefined ? problems.add(`${routePath}.dst`, 'is required: a CIDR such as 0.0.0.0/0') : parseCidrField(route.dst, `${routePath}.dst`, family, problems);
+    const gwFamily = family ?? dst?.family;
+    const gw = route.gw === undefined ? undefined : parseAddressField(route.gw, `${routePath}.gw`, gwFamily, problems);
+    if (dst === undefined || (route.gw !== undefined && gw === undefined)) return undefined;
+    const dstText = formatCidr(dst.network, dst.prefixLength, dst.family);
+    routes.push(gw === undefined ? { dst: dstText } : { dst: dstText, gw: formatAddress(gw.value, gw.family) });
+    return undefined;
+  });
+  return routes;
+}
+
+function parseDns(value: unknown, path: string, problems: Problems): DnsConfig {
+  const empty: DnsConfig = { nameservers: [], search: [], options: [] };
+  if (value === undefined) return empty;
+  if (!isMapping(value)) return problems.add(path, `must be a mapping {nameservers, domain, search, options}, not ${describeType(value)}`) ?? empty;
+  checkKeys(value, path, DNS_KEYS, problems);
+  const nameservers: string[] = [];
+  if (value.nameservers !== undefined) {
+    if (!Array.isArray(value.nameservers)) {
+      problems.add(`${path}.nameservers`, `must be a list of IP addresses, not ${describeType(value.nameservers)}`);
+    } else {
+      value.nameservers.forEach((server: unknown, index) => {
+        const itemPath = `${path}.nameservers[${index}]`;
+        if (typeof server !== 'string') return problems.add(itemPath, `must be an IP address string, not ${describeType(server)}`);
+        try {
+          const address = parseAddress(server);
+          nameservers.push(formatAddress(address.value, address.family));
+        } catch {
+          problems.add(itemPath, `${show(server)} is not an IP address`);
+        }
+        return undefined;
+      });
+    }
+  }
+  let domain: string | undefined;
+  if (value.domain !== undefined) domain = parseWord(value.domain, `${path}.domain`, problems);
+  const words = (key: 'search' | 'options'): string[] => {
+    const list = value[key];
+    if (list === undefined) return [];
+    if (!Array.isArray(list)) return problems.add(`${path}.${key}`, `must be a list of strings, not ${describeType(list)}`) ?? [];
+    return list.flatMap((item: unknown, index) => parseWord(item, `${path}.${key}[${index}]`, problems) ?? []);
+  };
+  const search = words('search');
+  const options = words('options');
+  return { nameservers, ...(domain === undefined ? {} : { domain }), search, options };
+}
+
+/** A resolv.conf token: non-empty, no whitespace. */
+function parseWord(value: unknown, path: string, problems: Problems): string | undefined {
+  if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
+  if (!/^\S+$/.test(value)) return problems.add(path, `${JSON.stringify(value)} must be non-empty and without spaces`);
+  return value;
+}
+
+function parseAddressField(value: unknown, path: string, family: IpFamily | undefined, problems: Problems, expected = 'an IP address'): IpAddress | undefined {
+  if (typeof value !== 'string') return problems.add(path, `must be ${expected} string, not ${describeType(value)}`);
+  let address: IpAddress;
+  try {
+    address = parseAddress(value);
+  } catch {
+    return problems.add(path, `${show(value)} is not ${expected}`);
+  }
+  if (family !== undefined && address.family !== family) return problems.add(path, `${value} is IPv${address.family}, but the pool's subnet is IPv${family}`);
+  return address;
+}
+
+/** A CIDR whose host bits are zero (a typo like 10.244.0.5/24 would otherwise silently mean 10.244.0.0/24). */
+function parseCidrField(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): Cidr | undefined {
+  if (typeof value !== 'string') return problems.add(path, `must be a CIDR string, not ${describeType(value)}`);
+  let cidr: Cidr;
+  try {
+    cidr = parseCidr(value);
+  } catch (error) {
+    return problems.add(path, `${show(value)} is not a CIDR${error instanceof IpParseError ? parseFailureDetail(error) : ''}`);
+  }
+  if (family !== undefined && cidr.family !== family) return problems.add(path, `${value} is IPv${cidr.family}, but the pool's subnet is IPv${family}`);
+  if (cidr.address !== cidr.network) {
+    return problems.add(path, `${value} has host bits set; use ${formatCidr(cidr.network, cidr.prefixLength, cidr.family)}`);
+  }
+  return cidr;
+}
+
+/** The "(bad prefix length)" part of an IpParseError, if any. */
+function parseFailureDetail(error: IpParseError): string {
+  const detail = /\(([^)]*)\)$/.exec(error.message);
+  return detail ? ` (${detail[1]})` : '';
+}
+
+/** Names must be unique, and subnets may not overlap: all pools share one address space. */
+function checkAcrossPools(pools: readonly ParsedPool[], problems: Problems): void {
+  const firstIndexByName = new Map<string, number>();
+  pools.forEach((pool, i) => {
+    if (pool.name === undefined) return;
+    const first = firstIndexByName.get(pool.name);
+    if (first === undefined) firstIndexByName.set(pool.name, i);
+    else problems.add(`pools[${i}].name`, `"${pool.name}" is already the name of pools[${first}]`);
+  });
+  pools.forEach((pool, i) => {
+    const subnet = pool.subnet;
+    if (subnet === undefined) return;
+    const bounds = cidrBounds(subnet);
+    for (let j = 0; j < i; j++) {
+      const other = pools[j]!;
+      if (other.subnet === undefined || other.subnet.family !== subnet.family) continue;
+      const otherBounds = cidrBounds(other.subnet);
+      if (intervalsOverlap({ start: bounds.first, end: bounds.last }, { start: otherBounds.first, end: otherBounds.last })) {
+        const otherText = formatCidr(other.subnet.network, other.subnet.prefixLength, other.subnet.family);
+        problems.add(`pools[${i}].subnet`, `overlaps pools[${j}] (${other.name === undefined ? '' : `"${other.name}", `}${otherText})`);
+        return;
+      }
+    }
+  });
+}
+
+function checkKeys(value: Mapping, path: string, allowed: readonly string[], problems: Problems): void {
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue;
+    const suggestion = allowed.find((candidate) => editDistance(key.toLowerCase(), candidate) <= 2);
+    const hint = suggestion === undefined ? `expected ${allowed.length === 1 ? `"${allowed[0]}"` : `one of ${allowed.join(', ')}`}` : `did you mean "${suggestion}"?`;
+    problems.add(path === '' ? key : `${path}.${key}`, `unknown key (${hint})`);
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function yamlErrorMessage(code: string, message: string, text: string): string {
+  const firstLine = (message.split('\n')[0] ?? message).replace(/:$/, '');
+  const where = / at line (\d+), column \d+$/.exec(firstLine);
+  const detail = code === 'MULTIPLE_DOCS' ? `contains more than one YAML document${where ? where[0] : ''}` : firstLine;
+  const line = where ? text.split('\n')[Number(where[1]) - 1] : undefined;
+  // A plain IPv6 scalar ending in "::" inside [..] or {..} reads as a key: quoting fixes it.
+  const hint = line?.includes('::') ? ' (quote IPv6 addresses, e.g. "fd00::1")' : '';
+  return `not valid YAML or JSON: ${detail}${hint}`;
+}
+
+function isMapping(value: unknown): value is Mapping {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+function describeType(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return isMapping(value) ? 'a mapping' : 'binary data';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  return `${typeof value === 'number' || typeof value === 'bigint' ? 'the number' : `the ${typeof value}`} ${String(value)}`;
+}
+
+/** A value as a user wrote it: bare when that is unambiguous, else JSON-quoted. */
+function show(value: unknown): string {
+  if (typeof value === 'string' && /^[^\s"'`]+$/.test(value)) return value;
+  return JSON.stringify(value) ?? String(value);
+}

@@ -1,0 +1,31 @@
+// Which addresses of a pool can be handed out, as intervals. Pure interval arithmetic: an IPv6
+// /64 has 2^64 addresses and is never walked.
+import { cidrBounds } from '../ip/address.ts';
+import { countAddresses, mergeIntervals, subtractIntervals } from './addressIntervals.ts';
+import type { AddressInterval, PoolConfig } from './types.ts';
+
+export { countAddresses, mergeIntervals };
+
+/** Addresses inside the subnet that are never handed out by rule, whatever the configuration says. */
+export function unusableAddresses(pool: Pick<PoolConfig, 'family' | 'subnet'>): AddressInterval[] {
+  const { first, last } = cidrBounds(pool.subnet);
+  if (pool.family === 4) {
+    // Network and broadcast, except in point-to-point /31 (RFC 3021) and host /32 subnets.
+    return pool.subnet.prefixLength >= 31 ? [] : [{ start: first, end: first }, { start: last, end: last }];
+  }
+  // The subnet-router anycast address (RFC 4291 2.6.1), except in /127 (RFC 6164) and /128.
+  return pool.subnet.prefixLength >= 127 ? [] : [{ start: first, end: first }];
+}
+
+/** The ranges minus the excludes, the gateway and the unusable addresses; sorted and merged. */
+export function allocatableIntervals(pool: PoolConfig): AddressInterval[] {
+  const blocked: AddressInterval[] = [...pool.exclude, ...unusableAddresses(pool)];
+  if (pool.gateway !== undefined) blocked.push({ start: pool.gateway, end: pool.gateway });
+  return subtractIntervals(pool.ranges, blocked);
+}
+
+/** Addresses inside the subnet that are never handed out: outside the ranges, excluded, the gateway, unusable. */
+export function reservedCount(pool: PoolConfig): bigint {
+  const { first, last } = cidrBounds(pool.subnet);
+  return last - first + 1n - countAddresses(allocatableIntervals(pool));
+}

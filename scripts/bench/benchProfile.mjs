@@ -1,0 +1,56 @@
+// Command line and the sizes each mode runs at. Default fits in a few minutes on 2 cores;
+// --quick exercises every code path at tiny sizes (the test suite's smoke run); --full repeats more.
+
+const PROFILES = {
+  quick: {
+    shimRounds: 2, shimScaleRounds: 1, berthShimLeases: [0, 200], hostLocalLeases: [0, 60, 200], rssRuns: 1,
+    concurrency: [1, 16, 64], throughputRounds: 1, throughputRoundMs: 150, throughputWarmupMs: 50,
+    scaleLeases: [0, 1000, 5000], startRepeats: 1, latencyRounds: 1, latencyPairs: 20, latencyWarmupMs: 50,
+  },
+  default: {
+    shimRounds: 25, shimScaleRounds: 30, berthShimLeases: [0, 20_000], hostLocalLeases: [0, 6000, 20_000], rssRuns: 3,
+    concurrency: [1, 16, 64], throughputRounds: 5, throughputRoundMs: 2000, throughputWarmupMs: 1000,
+    scaleLeases: [0, 100_000, 1_000_000], startRepeats: 3, latencyRounds: 5, latencyPairs: 100, latencyWarmupMs: 500,
+  },
+  full: {
+    shimRounds: 50, shimScaleRounds: 60, berthShimLeases: [0, 20_000], hostLocalLeases: [0, 6000, 20_000], rssRuns: 5,
+    concurrency: [1, 16, 64], throughputRounds: 9, throughputRoundMs: 3000, throughputWarmupMs: 1000,
+    scaleLeases: [0, 100_000, 1_000_000], startRepeats: 5, latencyRounds: 9, latencyPairs: 200, latencyWarmupMs: 500,
+  },
+};
+
+export const SECTIONS = ['shim', 'throughput', 'scale'];
+
+const USAGE = `usage: node scripts/bench/run.mjs [--quick | --full] [--out <dir>] [--sections ${SECTIONS.join(',')}] [--cpu-prof]
+  --quick      tiny sizes, one round: checks that every path runs (used by the test suite)
+  --full       more rounds than the default, for tighter min/max
+  --out        where results.json and results.md go (default: bench/)
+  --sections   run only these sections
+  --cpu-prof   also write V8 CPU profiles of berthd (1M-lease start, throughput at the highest
+               concurrency) into <out>/profiles and summarise where the time goes`;
+
+export function parseBenchArgs(argv) {
+  const options = { mode: 'default', out: undefined, sections: SECTIONS, cpuProf: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick' || arg === '--full') options.mode = arg.slice(2);
+    else if (arg === '--out') options.out = required(argv[++i], arg);
+    else if (arg === '--sections') options.sections = parseSections(required(argv[++i], arg));
+    else if (arg === '--cpu-prof') options.cpuProf = true;
+    else if (arg === '--help' || arg === '-h') return { help: USAGE };
+    else throw new Error(`unknown argument ${arg}\n${USAGE}`);
+  }
+  return { ...options, profile: PROFILES[options.mode] };
+}
+
+function required(value, flag) {
+  if (value === undefined || value.startsWith('--')) throw new Error(`${flag} needs a value\n${USAGE}`);
+  return value;
+}
+
+function parseSections(text) {
+  const sections = text.split(',').filter(Boolean);
+  const unknown = sections.filter((s) => !SECTIONS.includes(s));
+  if (unknown.length > 0 || sections.length === 0) throw new Error(`--sections: unknown ${unknown.join(', ') || '(none given)'}; choose from ${SECTIONS.join(', ')}`);
+  return sections;
+}

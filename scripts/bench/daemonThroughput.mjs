@@ -1,0 +1,64 @@
+// Section 2: Allocate+Release pairs over the real socket from a separate client process, at
+// several concurrencies, beside a plain grpc-js echo server (the transport ceiling) measured by
+// the same client in the same rounds.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BENCH_POOLS, startBerthd, stopProcess } from './berthdProcess.mjs';
+import { histogramDelta, scrapeMetrics, secondsToMs } from './metricsScrape.mjs';
+import { runLoadClient, startEchoServer } from './loadRun.mjs';
+import { pairedRatio, round, summarize } from './stats.mjs';
+
+export async function benchDaemonThroughput({ workDir, templateDb, configPath, profile, log, daemonNodeArgs = [] }) {
+  const dir = join(workDir, 'throughput');
+  mkdirSync(dir, { recursive: true });
+  const dbPath = join(dir, 'leases.db');
+  copyFileSync(templateDb, dbPath);
+  const echo = await startEchoServer(join(dir, 'echo.sock'));
+  const berth = await startBerthd({ dir, socketPath: join(dir, 'berthd.sock'), dbPath, configPath, extraNodeArgs: daemonNodeArgs });
+  try {
+    const levels = [];
+    for (const concurrency of profile.concurrency) {
+      log(`daemon throughput: concurrency ${concurrency}, ${profile.throughputRounds} rounds of ${profile.throughputRoundMs} ms per server`);
+      const before = await scrapeMetrics(berth.metricsUrl);
+      const rounds = await runLoadClient({
+        targets: [{ name: 'echo', socket: join(dir, 'echo.sock') }, { name: 'berth', socket: berth.socketPath }],
+        concurrency, rounds: profile.throughputRounds, roundMs: profile.throughputRoundMs, warmupMs: profile.throughputWarmupMs, pool: BENCH_POOLS.v4.name,
+      });
+      const after = await scrapeMetrics(berth.metricsUrl);
+      levels.push({
+        concurrency,
+        echo: summarizeRounds(rounds.echo),
+        berth: summarizeRounds(rounds.berth),
+        ratios: {
+          callsPerSecVsEcho: pairedRatio(rounds.berth.map((r) => r.callsPerSec), rounds.echo.map((r) => r.callsPerSec)),
+          p50VsEcho: pairedRatio(rounds.berth.map((r) => r.callMs.p50), rounds.echo.map((r) => r.callMs.p50)),
+          p99VsEcho: pairedRatio(rounds.berth.map((r) => r.callMs.p99), rounds.echo.map((r) => r.callMs.p99)),
+        },
+        insideDaemon: {
+          allocate: secondsToMs(histogramDelta(before, after, 'berth_rpc_duration_seconds', { method: 'Allocate' })),
+          release: secondsToMs(histogramDelta(before, after, 'berth_rpc_duration_seconds', { method: 'Release' })),
+          commit: secondsToMs(histogramDelta(before, after, 'berth_store_commit_duration_seconds')),
+          meanCommitBatch: round(histogramDelta(before, after, 'berth_store_commit_batch_size').mean ?? NaN, 1),
+        },
+      });
+    }
+    return { durability: 'berthd as shipped: WAL, synchronous=FULL, one fsync per group commit', pool: BENCH_POOLS.v4, rounds: profile.throughputRounds, roundMs: profile.throughputRoundMs, levels };
+  } finally {
+    await Promise.all([berth.stop(), stopProcess(echo)]);
+  }
+}
+
+/** Medians (min/max) over rounds of each round's throughput and latency percentiles. */
+export function summarizeRounds(rounds) {
+  const pick = (fn) => summarize(rounds.map(fn));
+  return {
+    pairsPerSec: pick((r) => r.pairsPerSec),
+    callsPerSec: pick((r) => r.callsPerSec),
+    callP50Ms: pick((r) => r.callMs.p50),
+    callP99Ms: pick((r) => r.callMs.p99),
+    allocateP50Ms: pick((r) => r.allocateMs.p50),
+    allocateP99Ms: pick((r) => r.allocateMs.p99),
+    releaseP50Ms: pick((r) => r.releaseMs.p50),
+    releaseP99Ms: pick((r) => r.releaseMs.p99),
+  };
+}

@@ -1,0 +1,41 @@
+// For targets not met: where the time goes, in figures from the same run (decomposition of the
+// plugin's time, the daemon's own histograms, and the CPU profiles when --cpu-prof was given).
+import { formatCount } from './targets.mjs';
+
+export function explainGaps(results, targets) {
+  const unmet = (prefix) => targets.some((t) => t.met === false && t.target.startsWith(prefix));
+  const { shim, throughput, scale } = results.sections;
+  const profiles = results.cpuProfiles ?? {};
+  const notes = [];
+  const f = (value) => (value == null ? '–' : value.toFixed(value < 10 ? 2 : 1));
+
+  if (shim && (unmet('shim ADD') || unmet('shim DEL'))) {
+    const env = shim.environments.withoutCaCerts;
+    const inside = throughput?.levels[0]?.insideDaemon;
+    const clientMs = env.berthAddMs.median - env.berthVersionMs.median;
+    notes.push(`- **Plugin vs node -e 0** (without NODE_EXTRA_CA_CERTS): VERSION, which starts the executable but loads no client and calls nothing, takes ${f(env.berthVersionMs.median)} ms against ${f(env.nodeFloorMs.median)} ms for node -e 0, so start-up itself is near the floor. ADD takes ${f(clientMs)} ms more than VERSION: loading the gRPC client, connecting and one call${inside ? `, of which berthd's own Allocate is ${f(inside.allocate.meanMs)} ms (its histogram at concurrency 1)` : ''}. The rest is the plugin's client path; that is where the ${'≤'} 1.25× target has to be won (lazy-loaded code cache, a V8 startup snapshot, or a smaller client).`);
+  }
+  if (throughput && (unmet('berthd calls/s') || unmet('berthd p99'))) {
+    const level = throughput.levels.at(-1);
+    const profile = profiles[`load-${level.concurrency}`];
+    const share = (name) => profile?.byPackage.find((p) => p.name.startsWith(name))?.percent ?? 0;
+    notes.push(`- **Throughput at ${level.concurrency} in flight**: berthd commits ${level.insideDaemon.meanCommitBatch} requests per transaction in ${f(level.insideDaemon.commit.meanMs)} ms on average; Allocate takes ${f(level.insideDaemon.allocate.meanMs)} ms inside berthd.` +
+      (profile ? ` Its CPU profile under this load is busy ${profile.busyMs} ms of ${profile.window}: better-sqlite3 ${share('better-sqlite3')}% (the commit, fsync included, runs synchronously on the event loop, so no request is read or answered meanwhile), node core + grpc-js ${Math.round(share('node core') + share('@grpc/grpc-js'))}% (HTTP/2 framing), berth's own code ${share('berth')}%. Client, echo server and daemon share 2 cores, so run-to-run spread is wide (see min–max).` : ' Run with --cpu-prof for the profile.'));
+  }
+  for (const family of scale?.families ?? []) {
+    if (!unmet('Allocate latency') || !targets.some((t) => t.met === false && t.target.endsWith(family.family) && t.target.startsWith('Allocate'))) continue;
+    const empty = family.sizes[0];
+    const largest = family.sizes.at(-1);
+    notes.push(`- **Allocate at ${formatCount(largest.leases)} leases (${family.family})**: inside berthd ${f(empty.insideDaemon.allocate.meanMs)} → ${f(largest.insideDaemon.allocate.meanMs)} ms, of which the commit (the transaction including the allocation work) ${f(empty.insideDaemon.commit.meanMs)} → ${f(largest.insideDaemon.commit.meanMs)} ms.`);
+  }
+  const scaleProfile = Object.entries(profiles).find(([name]) => name.startsWith('allocate-'));
+  if (scaleProfile && unmet('Allocate latency')) {
+    const [name, profile] = scaleProfile;
+    const own = profile.topFunctions.filter((t) => t.name.includes('dist/berthd.mjs')).slice(0, 3);
+    const sqlite = profile.byPackage.find((p) => p.name === 'better-sqlite3')?.percent ?? 0;
+    const indexBound = ['add', 'delete'].every((fn) => own.some((t) => t.name.startsWith(`${fn} `)));
+    notes.push(`- Profile \`${name}\` (IPv4, ${profile.window}, ${profile.busyMs} ms busy): berth's own ${own.map((t) => `\`${t.name.split(' ')[0]}\` ${t.percent}%`).join(', ')}; better-sqlite3 ${sqlite}%.` +
+      (indexBound ? ' `add` and `delete` are the held-address index (daemon/src/allocator/takenAddressSet.ts): it keeps held runs in two sorted arrays and inserts/removes with Array.splice, O(runs) per change, and this layout has one run per lease. A structure with O(log n) changes (a balanced tree, or chunked sorted arrays) would remove the growth.' : ''));
+  }
+  return notes;
+}

@@ -1,0 +1,142 @@
+// results.json -> results.md (the README quotes it; run.mjs also prints it).
+import { explainGaps } from './gapAnalysis.mjs';
+import { evaluateTargets, formatCount } from './targets.mjs';
+
+const ms = (s) => (s?.median == null ? '–' : `${fixed(s.median)} ms (${fixed(s.min)}–${fixed(s.max)})`);
+const mb = (s) => (s?.median == null ? '–' : `${fixed(s.median)} MB (${fixed(s.min)}–${fixed(s.max)})`);
+const perSec = (s) => (s?.median == null ? '–' : `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})`);
+const ratio = (s) => (s?.median == null ? '–' : `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`);
+const plainMs = (value) => (value == null ? '–' : `${fixed(value)} ms`);
+
+function fixed(value) {
+  if (value == null) return '–';
+  return Math.abs(value) >= 100 ? String(Math.round(value)) : value.toFixed(Math.abs(value) >= 10 ? 1 : 2);
+}
+
+function table(header, rows) {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
+}
+
+export function renderMarkdown(results) {
+  const m = results.machine;
+  const out = [
+    '# berth benchmark results',
+    '',
+    `Measured ${results.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB RAM, Linux ${m.kernel}, Node ${m.node}` +
+      `${m.hostLocal ? `, host-local from containernetworking-plugins ${m.hostLocal}` : ''}. Mode: ${results.mode}; took ${results.durationSeconds} s.`,
+    '',
+    `Reproduce: \`npm ci && ${results.command}\`. Every figure is a median with (min–max) over repeated runs; every ratio is the median (min–max) of per-round ratios, both sides measured interleaved in the same run.`,
+    '',
+  ];
+  const targets = evaluateTargets(results);
+  out.push('## Targets', '', renderTargets(targets), '');
+  const gaps = explainGaps(results, targets);
+  if (gaps.length > 0) out.push('**Where the time goes for the targets not met**', '', ...gaps, '');
+  const { shim, throughput, scale } = results.sections;
+  if (shim) out.push(...renderShim(shim));
+  if (throughput) out.push(...renderThroughput(throughput));
+  if (scale) out.push(...renderScale(scale));
+  out.push(...renderMemory(results.sections));
+  if (results.cpuProfiles && Object.keys(results.cpuProfiles).length > 0) out.push(...renderProfiles(results.cpuProfiles));
+  out.push(...renderMethod());
+  return `${out.join('\n')}\n`;
+}
+
+function renderTargets(targets) {
+  const verdict = (met) => (met === null ? 'not measured' : met ? '**met**' : '**not met**');
+  const value = (t) => (t.value === null ? '–' : t.unit === '×' ? `${t.value.toFixed(2)}×` : `${fixed(t.value)}${t.unit}`);
+  return table(['Target', 'Measured', 'Limit', 'Figures', 'Verdict'], targets.map((t) => [t.target, value(t), t.limit, t.figure, verdict(t.met)]));
+}
+
+function renderShim(shim) {
+  const out = ['## 1. CNI plugin round trip (whole processes)', ''];
+  if (!shim.hostLocal.available) out.push(`> ${shim.hostLocal.install}`, '');
+  out.push(`ADD then DEL of one container, spawn to exit, ${shim.rounds} interleaved rounds. berth = \`dist/berth\` (Node single executable) against a running berthd; host-local = \`${shim.hostLocal.path}\` with its own dataDir on the same /16; node -e 0 = the floor any Node executable pays.`, '');
+  for (const env of Object.values(shim.environments)) {
+    out.push(`**${env.environment}**`, '');
+    out.push(table(['Call', 'berth', 'host-local', 'node -e 0', 'berth / host-local', 'berth / node -e 0'], [
+      ['ADD', ms(env.berthAddMs), ms(env.hostLocalAddMs), ms(env.nodeFloorMs), ratio(env.ratios.berthAddVsHostLocal), ratio(env.ratios.berthAddVsNodeFloor)],
+      ['DEL', ms(env.berthDelMs), ms(env.hostLocalDelMs), ms(env.nodeFloorMs), ratio(env.ratios.berthDelVsHostLocal), ratio(env.ratios.berthDelVsNodeFloor)],
+      ['VERSION (start-up only: no client loaded, no call)', ms(env.berthVersionMs), '–', ms(env.nodeFloorMs), '–', ratio(env.ratios.berthVersionVsNodeFloor)],
+    ]), '');
+  }
+  const scale = shim.leaseScale;
+  out.push(`**ADD as leases grow** (${scale.environment}; each plugin's ratio is to its own ADD with no leases, same rounds)`, '');
+  const counts = [...new Set([...scale.berth, ...(scale.hostLocal ?? [])].map((s) => s.leases))].sort((a, b) => a - b);
+  const cell = (series, n, pick) => { const s = series?.find((x) => x.leases === n); return s ? pick(s) : '–'; };
+  out.push(table(['Live leases', 'berth ADD', 'berth vs empty', 'host-local ADD', 'host-local vs empty'], counts.map((n) => [
+    formatCount(n), cell(scale.berth, n, (s) => ms(s.addMs)), cell(scale.berth, n, (s) => ratio(s.addVsEmpty)),
+    cell(scale.hostLocal, n, (s) => ms(s.addMs)), cell(scale.hostLocal, n, (s) => ratio(s.addVsEmpty)),
+  ])), '');
+  const rss = shim.peakRss;
+  out.push(`**Peak RSS per invocation** (${rss.method})`, '');
+  out.push(table(['Process', 'with NODE_EXTRA_CA_CERTS', 'without'], [
+    ['berth ADD', mb(rss.withCaCerts?.berthAddMb), mb(rss.withoutCaCerts?.berthAddMb)],
+    ['berth DEL', mb(rss.withCaCerts?.berthDelMb), mb(rss.withoutCaCerts?.berthDelMb)],
+    ['node -e 0', mb(rss.withCaCerts?.nodeFloorMb), mb(rss.withoutCaCerts?.nodeFloorMb)],
+    ['host-local ADD', mb(rss.withCaCerts?.hostLocalAddMb), mb(rss.withoutCaCerts?.hostLocalAddMb)],
+  ]), '');
+  return out;
+}
+
+function renderThroughput(throughput) {
+  const out = ['## 2. Daemon throughput and latency (real socket, separate client process)', ''];
+  out.push(`Allocate+Release pairs on pool ${throughput.pool.name} (${throughput.pool.subnet}), N calls in flight from one grpc-js client process; ${throughput.rounds} rounds of ${throughput.roundMs} ms per server, echo and berthd alternating. berthd: ${throughput.durability}. The echo server is grpc-js serving the same service with canned replies of the same shape (no IPAM, no disk). Latency is per call (Allocate and Release together).`, '');
+  out.push(table(['In flight', 'echo calls/s', 'berthd calls/s', 'berthd / echo', 'echo p50 / p99', 'berthd p50 / p99', 'p99 berthd / echo', 'inside berthd: Allocate mean, commit mean, requests per commit'],
+    throughput.levels.map((l) => [
+      String(l.concurrency), perSec(l.echo.callsPerSec), perSec(l.berth.callsPerSec), ratio(l.ratios.callsPerSecVsEcho),
+      `${fixed(l.echo.callP50Ms.median)} / ${fixed(l.echo.callP99Ms.median)} ms`, `${fixed(l.berth.callP50Ms.median)} / ${fixed(l.berth.callP99Ms.median)} ms`,
+      ratio(l.ratios.p99VsEcho),
+      `${plainMs(l.insideDaemon.allocate.meanMs)}, ${plainMs(l.insideDaemon.commit.meanMs)}, ${l.insideDaemon.meanCommitBatch ?? '–'}`,
+    ])), '');
+  return out;
+}
+
+function renderScale(scale) {
+  const out = ['## 3. Scale: live leases in an IPv4 /8 and an IPv6 /64', ''];
+  out.push(`Each size has its own database, pre-filled directly (${scale.layout}). Start = spawn of \`node dist/berthd.mjs\` to its "daemon.started" log line (the daemon's own startMs in brackets), database in the page cache. Allocate latency from one client at concurrency 1, the sizes alternating round by round; "inside" is the mean of berthd's berth_rpc_duration_seconds for Allocate over the same calls.`, '');
+  for (const family of scale.families) {
+    out.push(`**${family.family}: pool ${family.pool.name} ${family.pool.subnet}** (${family.rounds} rounds of ${family.pairsPerRound} Allocate+Release)`, '');
+    out.push(table(['Live leases', 'start', 'RSS at start', 'Allocate p50', 'Allocate p99', 'p50 vs empty', 'inside berthd (mean)', 'commit (mean)'],
+      family.sizes.map((s) => [
+        formatCount(s.leases), `${ms(s.startMs)} [${fixed(s.daemonReportedStartMs.median)} ms]`, mb(s.rssAtStartMb),
+        ms(s.client.allocateP50Ms), ms(s.client.allocateP99Ms), ratio(s.allocateP50VsEmpty), plainMs(s.insideDaemon.allocate.meanMs), plainMs(s.insideDaemon.commit.meanMs),
+      ])), '');
+  }
+  return out;
+}
+
+function renderMemory({ shim, scale }) {
+  const rows = [];
+  for (const family of scale?.families ?? []) {
+    for (const s of [family.sizes[0], family.sizes.at(-1)]) {
+      rows.push([`berthd, ${formatCount(s.leases)} leases in the ${family.family} pool`, mb(s.rssAtStartMb), `${fixed(s.rssAfterLoadMb)} MB`, `${fixed(s.peakRssMb)} MB`]);
+    }
+  }
+  const env = shim?.peakRss?.withoutCaCerts;
+  if (env) rows.push(['berth (CNI plugin) ADD, without NODE_EXTRA_CA_CERTS', '–', '–', mb(env.berthAddMb)]);
+  if (rows.length === 0) return [];
+  return ['## 4. Memory', '', 'berthd: VmRSS from /proc/<pid>/status right after start and after the latency rounds, VmHWM as peak. Plugin: peak RSS of the whole process.', '',
+    table(['Process', 'RSS at start', 'RSS after load', 'peak'], rows), ''];
+}
+
+function renderProfiles(profiles) {
+  const out = ['## Where the time goes (V8 CPU profiles of berthd)', '',
+    'From `--cpu-prof`, in a separate pass after the measured sections (no figure above comes from a profiled process). Self time, idle excluded: percentages are shares of busy time.', ''];
+  for (const [name, profile] of Object.entries(profiles)) {
+    out.push(`**${name}**: ${profile.busyMs} ms busy in ${profile.window} (${profile.files.join(', ')})`, '');
+    out.push(table(['Package', 'self ms', '%'], profile.byPackage.map((t) => [t.name, String(t.selfMs), String(t.percent)])), '');
+    out.push(table(['Function', 'self ms', '%'], profile.topFunctions.map((t) => [`\`${t.name}\``, String(t.selfMs), String(t.percent)])), '');
+  }
+  return out;
+}
+
+function renderMethod() {
+  return ['## How it is measured', '',
+    '- Plugins run as a runtime runs them: a fresh process per call, CNI_* in the environment, the config on stdin, timed from spawn to exit by the bench process (its own spawn overhead is in every column alike).',
+    '- "with NODE_EXTRA_CA_CERTS" keeps this environment\'s CA bundle variable, which every Node start reads; "without" removes it, as a CNI runtime\'s environment normally does. host-local is Go and ignores it.',
+    '- host-local\'s store is pre-filled as host-local writes it (one file per lease plus last_reserved_ip), so a new ADD finds a free address at once and pays only for reading the leases; berth\'s database is pre-filled with SQLite directly, before its daemon starts.',
+    '- The load client and the echo server are separate Node processes using @grpc/grpc-js; berthd is durable as shipped (WAL, synchronous=FULL, group commit). Client, server and daemon share the same 2 cores.',
+    '- Pre-filled berth leases record no netns path, so the stale-lease cleaner has nothing to probe during the run.',
+    ''];
+}

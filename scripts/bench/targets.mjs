@@ -1,0 +1,57 @@
+// The issue's targets, checked against one run's results. Each entry says what was compared, the
+// figure, and met (true/false) or null when that part was not measured in this run.
+
+const ms = (value) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
+
+export function evaluateTargets(results) {
+  const { shim, throughput, scale } = results.sections;
+  const targets = [];
+  const add = (target, measured, limit, compare, figure, unit = '×') => {
+    const value = measured ?? null;
+    targets.push({ target, value, unit, limit: `${compare.symbol} ${limit}${unit}`, met: value === null ? null : compare.holds(value, limit), figure });
+  };
+
+  for (const [key, env] of Object.entries(shim?.environments ?? {})) {
+    const label = key === 'withCaCerts' ? 'with NODE_EXTRA_CA_CERTS' : 'without NODE_EXTRA_CA_CERTS';
+    add(`shim ADD ≤ 1.25× node -e 0 (${label})`, env.ratios.berthAddVsNodeFloor.median, 1.25, atMost,
+      `${ms(env.berthAddMs.median)} vs ${ms(env.nodeFloorMs.median)}`);
+    add(`shim DEL ≤ 1.25× node -e 0 (${label})`, env.ratios.berthDelVsNodeFloor.median, 1.25, atMost,
+      `${ms(env.berthDelMs.median)} vs ${ms(env.nodeFloorMs.median)}`);
+  }
+  if (shim) {
+    const largest = shim.leaseScale.berth.at(-1);
+    add(`berth ADD with ${largest.leases} leases ≤ 1.05× with none`, largest.leases > 0 ? largest.addVsEmpty.median : null, 1.05, atMost,
+      `${ms(largest.addMs.median)} vs ${ms(shim.leaseScale.berth[0].addMs.median)}`);
+  }
+  if (throughput) {
+    const level = throughput.levels.at(-1);
+    add(`berthd calls/s at ${level.concurrency} in flight ≥ 0.8× grpc-js echo`, level.ratios.callsPerSecVsEcho.median, 0.8, atLeast,
+      `${Math.round(level.berth.callsPerSec.median)} vs ${Math.round(level.echo.callsPerSec.median)} calls/s`);
+    add(`berthd p99 at ${level.concurrency} in flight ≤ 1.25× echo p99`, level.ratios.p99VsEcho.median, 1.25, atMost,
+      `${ms(level.berth.callP99Ms.median)} vs ${ms(level.echo.callP99Ms.median)}`);
+  }
+  for (const family of scale?.families ?? []) {
+    const empty = family.sizes[0];
+    const largest = family.sizes.at(-1);
+    const n = formatCount(largest.leases);
+    add(`Allocate latency (client, p50) at ${n} leases ≤ 1.2× at 0, ${family.family}`, largest.allocateP50VsEmpty.median, 1.2, atMost,
+      `${ms(largest.client.allocateP50Ms.median)} vs ${ms(empty.client.allocateP50Ms.median)}`);
+    const inside = empty.insideDaemon.allocate.meanMs ? largest.insideDaemon.allocate.meanMs / empty.insideDaemon.allocate.meanMs : null;
+    add(`Allocate latency (inside berthd, mean) at ${n} leases ≤ 1.2× at 0, ${family.family}`, inside === null ? null : Math.round(inside * 1000) / 1000, 1.2, atMost,
+      `${ms(largest.insideDaemon.allocate.meanMs)} vs ${ms(empty.insideDaemon.allocate.meanMs)}`);
+    add(`berthd start with ${n} leases < 5 s, ${family.family}`, largest.startMs.median / 1000, 5, below, `${ms(largest.startMs.median)} spawn → serving`, ' s');
+    const rss = Math.max(largest.rssAtStartMb.median, largest.rssAfterLoadMb);
+    add(`berthd RSS with ${n} leases < 200 MB, ${family.family}`, rss, 200, below, `larger of at start and after the latency rounds`, ' MB');
+  }
+  return targets;
+}
+
+const atMost = { symbol: '≤', holds: (value, limit) => value <= limit };
+const atLeast = { symbol: '≥', holds: (value, limit) => value >= limit };
+const below = { symbol: '<', holds: (value, limit) => value < limit };
+
+export function formatCount(n) {
+  if (n >= 1_000_000 && n % 1_000_000 === 0) return `${n / 1_000_000}M`;
+  if (n >= 1000 && n % 1000 === 0) return `${n / 1000}k`;
+  return String(n);
+}

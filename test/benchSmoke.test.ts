@@ -1,0 +1,123 @@
+// The benchmark's code paths at tiny sizes, so `npm run bench` never rots. No timing is asserted
+// here (timing belongs in the benchmark): only that every section ran and produced numbers.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, shimBuilt } from './support/daemonProcess.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+const HOST_LOCAL = '/usr/lib/cni/host-local';
+
+function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/bench/run.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+function object(value: Json | undefined, path: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function list(value: Json | undefined, path: string): Json[] {
+  if (!Array.isArray(value)) throw new Error(`${path}: expected an array, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** A summary the bench writes for every figure: median, min and max, all numbers. */
+function expectSummary(value: Json | undefined, path: string): void {
+  const summary = object(value, path);
+  for (const key of ['median', 'min', 'max']) {
+    expect(typeof summary[key], `${path}.${key}`).toBe('number');
+  }
+}
+
+describe('npm run bench (smoke, --quick)', () => {
+  let outDir: string;
+  let run: { code: number | null; output: string };
+  let results: JsonObject;
+  const withShim = shimBuilt();
+
+  beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'berth-bench-smoke-'));
+    // Without the single executable (a --js build), everything but the plugin section still runs.
+    run = await runBench(['--quick', '--cpu-prof', '--out', outDir, ...(withShim ? [] : ['--sections', 'throughput,scale'])]);
+    if (run.code === 0) results = object(JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as Json, 'results');
+  }, 60_000);
+
+  afterAll(() => {
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('exits 0 and writes results.json and results.md into --out', () => {
+    expect(run.code, run.output).toBe(0);
+    expect(existsSync(join(outDir, 'results.md'))).toBe(true);
+    expect(readFileSync(join(outDir, 'results.md'), 'utf8')).toContain('## Targets');
+  });
+
+  it.skipIf(!withShim)('measures the plugin round trip against host-local and node -e 0, with and without NODE_EXTRA_CA_CERTS', () => {
+    const shim = object(object(results.sections, 'sections').shim, 'shim');
+    const hostLocal = existsSync(HOST_LOCAL);
+    for (const env of ['withCaCerts', 'withoutCaCerts']) {
+      const figures = object(object(shim.environments, 'environments')[env], env);
+      for (const key of ['berthAddMs', 'berthDelMs', 'nodeFloorMs']) expectSummary(figures[key], `${env}.${key}`);
+      const ratios = object(figures.ratios, `${env}.ratios`);
+      expectSummary(ratios.berthAddVsNodeFloor, `${env}.ratios.berthAddVsNodeFloor`);
+      expectSummary(ratios.berthDelVsNodeFloor, `${env}.ratios.berthDelVsNodeFloor`);
+      if (hostLocal) {
+        expectSummary(figures.hostLocalAddMs, `${env}.hostLocalAddMs`);
+        expectSummary(ratios.berthAddVsHostLocal, `${env}.ratios.berthAddVsHostLocal`);
+      }
+    }
+    const scale = object(shim.leaseScale, 'leaseScale');
+    for (const [i, entry] of list(scale.berth, 'leaseScale.berth').entries()) expectSummary(object(entry, 'berth').addMs, `leaseScale.berth[${i}].addMs`);
+    if (hostLocal) expect(list(scale.hostLocal, 'leaseScale.hostLocal').length).toBeGreaterThanOrEqual(3);
+    expect(typeof object(shim.peakRss, 'peakRss').method).toBe('string');
+  });
+
+  it('measures daemon throughput beside the echo server at every concurrency', () => {
+    const throughput = object(object(results.sections, 'sections').throughput, 'throughput');
+    const levels = list(throughput.levels, 'levels');
+    expect(levels.map((level) => object(level, 'level').concurrency)).toEqual([1, 16, 64]);
+    for (const level of levels.map((l) => object(l, 'level'))) {
+      for (const server of ['echo', 'berth']) {
+        const figures = object(level[server], server);
+        for (const key of ['callsPerSec', 'pairsPerSec', 'callP50Ms', 'callP99Ms']) expectSummary(figures[key], `${server}.${key}`);
+      }
+      expectSummary(object(level.ratios, 'ratios').callsPerSecVsEcho, 'callsPerSecVsEcho');
+      expect(typeof object(object(level.insideDaemon, 'insideDaemon').allocate, 'allocate').meanMs).toBe('number');
+    }
+  });
+
+  it('profiles berthd under load, at start and serving the largest database', () => {
+    const profiles = object(results.cpuProfiles, 'cpuProfiles');
+    expect(Object.keys(profiles).sort()).toEqual(['allocate-5k-c1', 'load-64', 'start-5k']);
+    for (const [name, profile] of Object.entries(profiles)) {
+      expect(list(object(profile, name).byPackage, `${name}.byPackage`).length, name).toBeGreaterThan(0);
+    }
+  });
+
+  it('measures start time, memory and Allocate latency at several lease counts, IPv4 and IPv6', () => {
+    const scale = object(object(results.sections, 'sections').scale, 'scale');
+    const families = list(scale.families, 'families').map((f) => object(f, 'family'));
+    expect(families.map((f) => f.family)).toEqual(['ipv4', 'ipv6']);
+    for (const family of families) {
+      const sizes = list(family.sizes, 'sizes').map((s) => object(s, 'size'));
+      expect(sizes.length).toBe(3);
+      for (const size of sizes) {
+        for (const key of ['startMs', 'daemonReportedStartMs', 'rssAtStartMb']) expectSummary(size[key], key);
+        expectSummary(object(size.client, 'client').allocateP50Ms, 'client.allocateP50Ms');
+        expect(typeof size.rssAfterLoadMb).toBe('number');
+      }
+    }
+  });
+});
