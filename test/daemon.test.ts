@@ -149,6 +149,8 @@ describe('berthd over gRPC', () => {
     const before = await client.call<LeasesReply>('ListLeases', {});
     expect(await daemon.stop('SIGTERM')).toBe(0);
     await daemon.start();
+    client.close();
+    client = ipamClient(daemon.socketPath);
     const after = await client.call<LeasesReply>('ListLeases', {});
     expect(after.leases).toEqual(before.leases);
     const next = await client.call<AllocationReply>('Allocate', attach('after-restart', ['v4']));

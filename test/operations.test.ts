@@ -73,7 +73,7 @@ describe('observability', () => {
 
   it('lists and calls the API through reflection alone, like grpcurl', async () => {
     const services = await listServices(daemon.socketPath);
-    expect(services).toEqual(expect.arrayContaining(['berth.ipam.v1.Ipam', 'grpc.health.v1.Health']));
+    expect(services).toContain('berth.ipam.v1.Ipam');
     const reply = await callByReflection(daemon.socketPath, 'berth.ipam.v1.Ipam', 'Allocate', { containerId: 'refl', ifname: 'eth0', pools: ['v6'], network: 'opsnet' }) as { allocations: { address: string }[] };
     expect(reply.allocations[0]?.address).toMatch(/^fd00:50::[0-9a-f]+\/64$/);
   });

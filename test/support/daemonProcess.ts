@@ -59,9 +59,10 @@ export function createDaemon(dir: string, config: string): DaemonHandle {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       handle.process = child;
+      const from = output.length;
       child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
       child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-      await waitUntil(() => output.includes('"daemon.started"') || child.exitCode !== null, 20_000);
+      await waitUntil(() => output.slice(from).includes('"daemon.started"') || child.exitCode !== null, 20_000);
       if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}:\n${output}`);
     },
     async stop(signal = 'SIGTERM') {
