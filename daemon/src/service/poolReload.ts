@@ -1,7 +1,7 @@
 // Applying a new pool configuration to a running daemon: growth applies at once; anything that
 // would orphan a lease (a removed pool or a shrunk range still holding addresses) refuses the
 // whole reload, and the old pools stay in service.
-import { subtractIntervals } from '../allocator/intervals.ts';
+import { subtractIntervals } from '../config/addressIntervals.ts';
 import { allocatableIntervals } from '../config/poolSize.ts';
 import type { PoolConfig } from '../config/types.ts';
 import { formatAddress } from '../ip/address.ts';
@@ -56,7 +56,7 @@ function orphanedAddresses(pool: PoolState, replacement: PoolConfig): string[] {
   const allowed = allocatableIntervals(replacement);
   const orphaned: string[] = [];
   for (const run of pool.taken.runs()) {
-    for (const lost of subtractIntervals(run, allowed)) {
+    for (const lost of subtractIntervals([run], allowed)) {
       for (let address = lost.start; address <= lost.end && orphaned.length <= MAX_LISTED; address++) {
         orphaned.push(formatAddress(address, pool.config.family));
       }
