@@ -1,6 +1,7 @@
 // A grpc-js client for berth's API, used by berthctl and the tests. (The CNI shim has its own
 // lean client: it must start in milliseconds.)
 import { credentials, loadPackageDefinition, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { resolve } from 'node:path';
 import { CNI_CODE_TRAILER, REASON_TRAILER } from '../errors.ts';
 import { IPAM_SERVICE, loadIpamPackageDefinition } from './protoDefinition.ts';
 
@@ -24,7 +25,7 @@ export function connectIpam(socketPath: string): IpamClient {
   let ctor: unknown = api;
   for (const part of IPAM_SERVICE.split('.')) ctor = (ctor as Record<string, unknown>)[part];
   const client = new (ctor as new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options: object) => Client)(
-    `unix://${socketPath}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
+    `unix://${resolve(socketPath)}`, credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
   return {
     call: <T>(method: string, request: object = {}, timeoutMs = 15_000) => new Promise<T>((resolve, reject) => {
       const fn = (client as unknown as Record<string, UnaryMethod | undefined>)[method];
