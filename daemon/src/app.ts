@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Server } from 'node:http';
 import type { BerthConfig } from './config/types.ts';
-import { ConfigError } from './config/configError.ts';
+import { ConfigError, formatConfigProblem } from './config/configError.ts';
 import { watchConfigFile, type ConfigWatcher } from './config/configWatcher.ts';
 import { loadConfigFile } from './config/loadConfigFile.ts';
 import { BerthMetrics } from './metrics/berthMetrics.ts';
@@ -70,7 +70,8 @@ export class BerthApp {
         maxBatch: 512,
         onCommit: (size, seconds) => { metrics.commitBatchSize.observe(size); metrics.commitDuration.observe(seconds); },
       });
-      const service = new IpamService({ store, commitQueue, pools, bootId: readBootId() });
+      const bootId = readBootId();
+      const service = new IpamService({ store, commitQueue, pools, bootId });
       service.events = {
         allocated: (pool) => metrics.allocations.inc({ pool, result: 'ok' }),
         allocationFailed: (pool, reason) => {
@@ -80,7 +81,6 @@ export class BerthApp {
         released: (pool) => metrics.releases.inc({ pool }),
       };
       const app = new BerthApp(options, store, commitQueue, service, pools, metrics, undefined);
-      const bootId = readBootId();
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -127,7 +127,7 @@ export class BerthApp {
     try {
       config = loadConfigFile(path);
     } catch (error) {
-      return refuse('invalid', error instanceof ConfigError ? error.problems.map((p) => `${p.path}: ${p.message}`) : [String(error)]);
+      return refuse('invalid', error instanceof ConfigError ? error.problems.map(formatConfigProblem) : [String(error)]);
     }
     const plan = await this.commitQueue.submit((unit) => {
       const planned = planReload(this.pools, config.pools);

@@ -11,6 +11,12 @@ export async function createTemplateDb(dir, configPath) {
   const dbPath = join(dir, 'template.db');
   const daemon = await startBerthd({ dir, socketPath: join(dir, 'template.sock'), dbPath, configPath });
   await daemon.stop();
+  // Fold any WAL into the main file, so that copying the one file copies the schema even when
+  // the daemon did not get to checkpoint on its way out (a slow stop ends in SIGKILL).
+  const db = new Database(dbPath);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.pragma('journal_mode = DELETE');
+  db.close();
   return dbPath;
 }
 

@@ -8,10 +8,3 @@ export interface PoolSource {
   /** The pools currently configured. */
   current(): readonly PoolConfig[];
 }
-
-export class StaticPoolSource implements PoolSource {
-  constructor(private readonly pools: readonly PoolConfig[]) {}
-  current(): readonly PoolConfig[] {
-    return this.pools;
-  }
-}
