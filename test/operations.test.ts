@@ -275,7 +275,7 @@ describe('stale leases (netns gone, DEL lost)', () => {
       const daemon = createDaemon(dir, 'pools: [{ name: p, subnet: 10.80.0.0/24 }]');
       const store = LeaseStore.open(daemon.dbPath);
       const survivorPath = createNetns(survivor);
-      const lease = { pool: 'p', family: 4 as const, ifname: 'eth0', network: 'n', podNamespace: '', podName: '', podUid: '', createdAtMs: 1 };
+      const lease = { pool: 'p', networkInstance: 'default', family: 4 as const, ifname: 'eth0', network: 'n', podNamespace: '', podName: '', podUid: '', createdAtMs: 1 };
       store.insertLease({ ...lease, address: 0x0a500005n, containerId: 'before-reboot', netns: '/var/run/netns/long-gone-ns', bootId: 'old-boot' });
       store.insertLease({ ...lease, address: 0x0a500006n, containerId: 'still-there', netns: survivorPath, bootId: 'old-boot' });
       store.close();

@@ -55,6 +55,7 @@ export class BerthApp {
   private metricsServer: Server | undefined;
   private configWatcher: ConfigWatcher | undefined;
   private cleaner: StaleLeaseCleaner | undefined;
+  private reclaimTimer: NodeJS.Timeout | undefined;
   /** Why the last reload was refused; empty when the served config is the file's. */
   configError = '';
 
@@ -79,6 +80,7 @@ export class BerthApp {
           if (reason === 'POOL_EXHAUSTED') metrics.poolExhausted.inc({ pool });
         },
         released: (pool) => metrics.releases.inc({ pool }),
+        reclaimed: (pool) => metrics.reclaimed.inc({ pool }),
       };
       const app = new BerthApp(options, store, commitQueue, service, pools, metrics, undefined);
       app.cleaner = new StaleLeaseCleaner({
@@ -86,6 +88,10 @@ export class BerthApp {
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
       });
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
+      // Cooled-down addresses become free within a second of their reclaim delay ending.
+      app.reclaimTimer = setInterval(() => {
+        service.reclaimCooled(log).catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
+      }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
       if (options.configPath) {
         const path = options.configPath;
@@ -172,6 +178,7 @@ export class BerthApp {
     this.stopping ??= (async () => {
       this.accepting = false;
       this.configWatcher?.close();
+      clearInterval(this.reclaimTimer);
       await this.cleaner?.stop();
       await this.grpc?.stop(graceMs);
       await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
@@ -182,6 +189,8 @@ export class BerthApp {
     return this.stopping;
   }
 }
+
+const RECLAIM_INTERVAL_MS = 1000;
 
 /** Identifies this boot, so leases from before a reboot can be told apart. */
 export function readBootId(): string {

@@ -41,6 +41,7 @@ export const CniCode = {
   ADDRESS_OUTSIDE_POOL: 103,
   LEASE_MISSING: 104,
   LEASE_MISMATCH: 105,
+  AMBIGUOUS_POOL_SELECTOR: 106,
   INTERNAL: 110,
 } as const;
 export type CniCodeValue = (typeof CniCode)[keyof typeof CniCode];
@@ -57,6 +58,7 @@ export const errorReasons = {
   SHUTTING_DOWN: { grpc: GrpcStatus.UNAVAILABLE, cni: CniCode.TRY_AGAIN_LATER },
   STORE_FAILURE: { grpc: GrpcStatus.INTERNAL, cni: CniCode.IO_FAILURE },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, cni: CniCode.INTERNAL },
+  AMBIGUOUS_POOL_SELECTOR: { grpc: GrpcStatus.INVALID_ARGUMENT, cni: CniCode.AMBIGUOUS_POOL_SELECTOR },
 } as const satisfies Record<string, { grpc: GrpcStatusCode; cni: CniCodeValue }>;
 export type ErrorReason = keyof typeof errorReasons;
 
@@ -82,21 +84,28 @@ export class InvalidArgumentError extends BerthError {
 }
 export class UnknownPoolError extends BerthError {
   readonly reason = 'UNKNOWN_POOL' as const;
-  constructor(readonly pool: string, known: readonly string[]) {
-    super(`unknown pool "${pool}" (configured: ${known.length > 0 ? known.join(', ') : 'none'})`, { pool });
+  constructor(readonly pool: string, known: readonly string[], message?: string) {
+    super(message ?? `unknown pool "${pool}" (configured: ${known.length > 0 ? known.join(', ') : 'none'})`, { pool });
   }
 }
 export class PoolExhaustedError extends BerthError {
   readonly reason = 'POOL_EXHAUSTED' as const;
-  constructor(readonly pool: string, size: bigint) {
-    super(`pool "${pool}" is exhausted: all ${size} addresses are leased`, { pool });
+  constructor(readonly pool: string, size: bigint, what = 'addresses are leased or cooling down') {
+    super(`pool "${pool}" is exhausted: all ${size} ${what}`, { pool });
   }
+}
+export class AmbiguousPoolSelectorError extends BerthError {
+  readonly reason = 'AMBIGUOUS_POOL_SELECTOR' as const;
 }
 export class AddressInUseError extends BerthError {
   readonly reason = 'ADDRESS_IN_USE' as const;
-  constructor(readonly address: string, pool: string, holder: { containerId: string; ifname: string; podNamespace?: string; podName?: string }) {
+  /** coolingSecondsLeft: the holder released it and it is cooling down (reclaim delay). */
+  constructor(readonly address: string, pool: string, holder: { containerId: string; ifname: string; podNamespace?: string; podName?: string }, coolingSecondsLeft?: number) {
     const pod = holder.podName ? ` (pod ${holder.podNamespace ?? ''}/${holder.podName})` : '';
-    super(`address ${address} in pool "${pool}" is leased to container ${holder.containerId} ifname ${holder.ifname}${pod}`,
+    const who = `container ${holder.containerId} ifname ${holder.ifname}${pod}`;
+    super(coolingSecondsLeft === undefined
+      ? `address ${address} in pool "${pool}" is leased to ${who}`
+      : `address ${address} in pool "${pool}" is cooling down after ${who} released it; it is free for others in ${coolingSecondsLeft} s`,
       { pool, address, containerId: holder.containerId, ifname: holder.ifname });
   }
 }

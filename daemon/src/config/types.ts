@@ -22,19 +22,68 @@ export interface DnsConfig {
   readonly options: readonly string[];
 }
 
-export interface PoolConfig {
+/** A range of an address pool; it may carry its own gateway and prefix length (Metal3 style). */
+export interface RangeConfig extends AddressInterval {
+  /** Prefix length reported for addresses of this range; absent: the pool subnet's. */
+  readonly prefixLength?: number;
+  /** Gateway reported for addresses of this range; absent: the pool's. */
+  readonly gateway?: bigint;
+}
+
+export type AddressStrategy = 'roundRobin' | 'lowestFree' | 'random';
+export type PrefixStrategy = 'efficient' | 'sequential';
+
+/** Who a static pre-allocation is for; matched against the Allocate request. */
+export type PreAllocationOwner =
+  | { readonly kind: 'pod'; readonly namespace: string; readonly name: string }
+  | { readonly kind: 'containerId'; readonly containerId: string }
+  | { readonly kind: 'labels'; readonly labels: Readonly<Record<string, string>> };
+
+export interface PreAllocation {
+  readonly address: bigint;
+  readonly owner: PreAllocationOwner;
+}
+
+/** Settings both pool kinds share. */
+interface PoolCommon {
   readonly name: string;
+  /** Network instance (VRF): addresses are unique within one network, and may repeat across networks. */
+  readonly network: string;
+  readonly labels: Readonly<Record<string, string>>;
   readonly family: IpFamily;
   readonly subnet: Cidr;
+  /** Seconds a released address or prefix cools down before anyone else may get it; 0: reusable at once. */
+  readonly reclaimDelaySeconds: number;
+}
+
+export const DEFAULT_NETWORK = 'default';
+
+/** An address pool: hands out single addresses to attachments (CNI ADD). */
+export interface PoolConfig extends PoolCommon {
+  readonly kind: 'address';
+  readonly strategy: AddressStrategy;
   /** Configured ranges, sorted, non-overlapping, inside the subnet; the whole subnet when none were given. */
-  readonly ranges: readonly AddressInterval[];
+  readonly ranges: readonly RangeConfig[];
   /** Excluded addresses and CIDRs as intervals, sorted and merged (may reach outside the ranges). */
   readonly exclude: readonly AddressInterval[];
   readonly gateway?: bigint;
   readonly routes: readonly RouteConfig[];
   readonly dns: DnsConfig;
+  /** Addresses kept for one owner each, never handed to anyone else. */
+  readonly preAllocations: readonly PreAllocation[];
+}
+
+/** A prefix pool: hands out whole subnets of `prefixLength` to owners (AllocatePrefix). */
+export interface PrefixPoolConfig extends PoolCommon {
+  readonly kind: 'prefix';
+  readonly strategy: PrefixStrategy;
+  /** Length of the prefixes handed out when a request names none. */
+  readonly prefixLength: number;
+  /** Never handed out, sorted and merged. */
+  readonly reservedSubnets: readonly AddressInterval[];
 }
 
 export interface BerthConfig {
   readonly pools: readonly PoolConfig[];
+  readonly prefixPools: readonly PrefixPoolConfig[];
 }

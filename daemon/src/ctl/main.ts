@@ -60,10 +60,14 @@ program.command('leases')
   .option('--pool <name>', 'only this pool')
   .option('--container <id>', 'only this container id')
   .option('--network <name>', 'only this CNI network')
+  .option('--network-instance <name>', 'only pools of this network instance (VRF)')
+  .option('--cooling', 'only leases cooling down after release (reclaim delay)')
+  .option('--active', 'only active leases')
   .option('--json', 'machine-readable output')
-  .action(async (options: { pool?: string; container?: string; network?: string; json?: boolean }) => {
+  .action(async (options: { pool?: string; container?: string; network?: string; networkInstance?: string; cooling?: boolean; active?: boolean; json?: boolean }) => {
+    const state = options.cooling ? 'COOLING' : options.active ? 'ACTIVE' : 'LEASE_STATE_UNSPECIFIED';
     const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases',
-      { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '' }, timeoutMs()));
+      { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', networkInstance: options.networkInstance ?? '', state }, timeoutMs()));
     print(reply.leases, Boolean(options.json), () => renderLeases(reply.leases));
   });
 
@@ -127,7 +131,7 @@ program.command('export')
   .description('write every lease as JSON (a backup, or to move a node)')
   .option('--output <file>', 'write here (atomically) instead of stdout')
   .action(async (options: { output?: string }) => {
-    const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases', {}, timeoutMs()));
+    const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases', { state: 'ACTIVE' }, timeoutMs()));
     const text = `${JSON.stringify({ format: EXPORT_FORMAT, exportedAtUnixMs: Date.now(), leases: reply.leases }, null, 2)}\n`;
     if (!options.output) {
       process.stdout.write(text);

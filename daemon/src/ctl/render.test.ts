@@ -17,11 +17,16 @@ describe('berthctl rendering', () => {
   });
 
   it('renders pools and leases', () => {
-    const pools = renderPools([{ name: 'v4', subnet: '10.0.0.0/24', size: '253', allocated: '23', free: '230', reserved: '3' }]);
-    expect(pools).toMatch(/^POOL\s+SUBNET\s+USED\s+ALLOCATED\s+FREE\s+SIZE\n/);
-    expect(pools).toContain('v4    10.0.0.0/24  [##..................]  9.0%  23         230   253');
+    const pool = { name: 'v4', subnet: '10.0.0.0/24', size: '253', allocated: '23', free: '230', reserved: '3', kind: 'ADDRESS', networkInstance: 'default', strategy: 'roundRobin', cooling: '2' };
+    const pools = renderPools([{ ...pool, labels: {} }, { ...pool, name: 'v4b', networkInstance: 'blue', labels: { tier: 'db', zone: 'a' } }]);
+    expect(pools).toMatch(/^POOL\s+KIND\s+NETWORK\s+SUBNET\s+USED\s+ALLOCATED\s+COOLING\s+FREE\s+SIZE\s+STRATEGY\s+LABELS\n/);
+    expect(pools).toContain('v4    address  default  10.0.0.0/24  [##..................]  9.0%  23         2        230   253   roundRobin  -');
+    expect(pools).toContain('v4b   address  blue     10.0.0.0/24  [##..................]  9.0%  23         2        230   253   roundRobin  tier=db,zone=a');
     expect(renderLeases([])).toBe('no leases\n');
-    expect(renderLeases([{ pool: 'v4', address: '10.0.0.2', containerId: 'abc', ifname: 'eth0', network: 'n', podNamespace: 'ns', podName: 'p', createdAtUnixMs: 0 }]))
-      .toContain('v4    10.0.0.2  abc        eth0    n        ns/p  1970-01-01T00:00:00.000Z');
+    const lease = { pool: 'v4', address: '10.0.0.2', containerId: 'abc', ifname: 'eth0', network: 'n', podNamespace: 'ns', podName: 'p', createdAtUnixMs: 0, networkInstance: 'default' };
+    expect(renderLeases([{ ...lease, state: 'ACTIVE', reusableAtUnixMs: 0 }]))
+      .toContain('v4    10.0.0.2  active  abc        eth0    n        ns/p  1970-01-01T00:00:00.000Z');
+    expect(renderLeases([{ ...lease, state: 'COOLING', reusableAtUnixMs: 60_000 }]))
+      .toContain('v4    10.0.0.2  cooling until 1970-01-01T00:01:00.000Z  abc');
   });
 });

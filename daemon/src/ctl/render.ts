@@ -2,9 +2,11 @@
 
 export interface PoolRow {
   name: string; subnet: string; size: string; allocated: string; free: string; reserved: string;
+  kind: string; networkInstance: string; strategy: string; cooling: string; labels: Record<string, string>;
 }
 export interface LeaseRow {
   pool: string; address: string; containerId: string; ifname: string; network: string; podNamespace: string; podName: string; createdAtUnixMs: number;
+  networkInstance: string; state: string; reusableAtUnixMs: number;
 }
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -26,16 +28,19 @@ export function bar(percent: number, width = 20): string {
 }
 
 export function renderPools(pools: readonly PoolRow[]): string {
-  return table(['POOL', 'SUBNET', 'USED', '', 'ALLOCATED', 'FREE', 'SIZE'], pools.map((pool) => {
+  return table(['POOL', 'KIND', 'NETWORK', 'SUBNET', 'USED', '', 'ALLOCATED', 'COOLING', 'FREE', 'SIZE', 'STRATEGY', 'LABELS'], pools.map((pool) => {
     const percent = utilisation(pool.allocated, pool.size);
-    return [pool.name, pool.subnet, bar(percent), `${percent.toFixed(1)}%`, pool.allocated, pool.free, pool.size];
+    const labels = Object.entries(pool.labels).map(([key, value]) => `${key}=${value}`).join(',');
+    return [pool.name, pool.kind.toLowerCase(), pool.networkInstance, pool.subnet, bar(percent), `${percent.toFixed(1)}%`, pool.allocated,
+      pool.cooling, pool.free, pool.size, pool.strategy, labels || '-'];
   }));
 }
 
 export function renderLeases(leases: readonly LeaseRow[]): string {
   if (leases.length === 0) return 'no leases\n';
-  return table(['POOL', 'ADDRESS', 'CONTAINER', 'IFNAME', 'NETWORK', 'POD', 'SINCE'], leases.map((lease) => [
-    lease.pool, lease.address, lease.containerId.slice(0, 16), lease.ifname, lease.network,
+  return table(['POOL', 'ADDRESS', 'STATE', 'CONTAINER', 'IFNAME', 'NETWORK', 'POD', 'SINCE'], leases.map((lease) => [
+    lease.pool, lease.address, lease.state === 'COOLING' ? `cooling until ${new Date(lease.reusableAtUnixMs).toISOString()}` : 'active',
+    lease.containerId.slice(0, 16), lease.ifname, lease.network,
     lease.podName ? `${lease.podNamespace}/${lease.podName}` : '-', new Date(lease.createdAtUnixMs).toISOString(),
   ]));
 }

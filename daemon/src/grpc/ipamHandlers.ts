@@ -6,7 +6,7 @@ import { ShuttingDownError } from '../errors.ts';
 import type { IpamService } from '../service/ipamService.ts';
 import { toGrpcStatus } from './errorStatus.ts';
 import {
-  toAllocationMessage, toLeaseMessage, toPoolUsageMessage,
+  leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage,
   type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
 } from './messages.ts';
 import { requestIdOf, type RequestContext } from './requestContext.ts';
@@ -28,15 +28,21 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
   const { service } = deps;
   return {
     Allocate: unary<AllocateRequest>(deps, 'Allocate', async (request, context) => {
-      const allocations = await service.allocate(request, context.log);
+      const allocations = await service.allocate({ ...request, poolSelector: selectorOf(request.poolSelector) }, context.log);
       return { allocations: allocations.map(toAllocationMessage) };
     }),
     Release: unary<ReleaseRequest>(deps, 'Release', async (request, context) => {
       const released = await service.release(request, context.log);
       return { released: released.map(toLeaseMessage) };
     }),
-    Check: unary<CheckRequest>(deps, 'Check', (request) => ({ allocations: service.check(request).map(toAllocationMessage) })),
-    ListLeases: unary<ListLeasesRequest>(deps, 'ListLeases', (request) => ({ leases: service.listLeases(request).map(toLeaseMessage) })),
+    Check: unary<CheckRequest>(deps, 'Check', (request) => ({
+      allocations: service.check({ ...request, poolSelector: selectorOf(request.poolSelector) }).map(toAllocationMessage),
+    })),
+    ListLeases: unary<ListLeasesRequest>(deps, 'ListLeases', (request) => {
+      const state = leaseStateOf(request.state);
+      const filter = { pool: request.pool, containerId: request.containerId, network: request.network, networkInstance: request.networkInstance };
+      return { leases: service.listLeases({ ...filter, ...(state === undefined ? {} : { state }) }).map(toLeaseMessage) };
+    }),
     ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({ pools: service.poolStates().map(toPoolUsageMessage) })),
     GarbageCollect: unary<GarbageCollectRequest>(deps, 'GarbageCollect', async (request, context) => {
       const released = await service.garbageCollect(request, context.log);
@@ -44,7 +50,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     }),
     ImportLeases: unary<ImportLeasesRequest>(deps, 'ImportLeases', (request, context) => service.importLeases(request.leases, context.log)),
     Status: unary<StatusRequest>(deps, 'Status', (request) => ({
-      pools: service.poolStates(request.pools).map(toPoolUsageMessage),
+      pools: service.poolStates(request.pools, selectorOf(request.poolSelector)).map(toPoolUsageMessage),
       configError: deps.configError?.() ?? '',
     })),
   };

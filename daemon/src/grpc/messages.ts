@@ -1,22 +1,35 @@
 // The API's messages as plain objects (proto-loader with camelCase, defaults filled in), and the
 // conversions from domain objects. Field names follow proto/berth/ipam/v1/ipam.proto.
-import type { LeaseRecord } from '../store/leaseRecord.ts';
+import type { LeaseRecord, LeaseState } from '../store/leaseRecord.ts';
 import type { Allocation } from '../service/ipamService.ts';
 import type { PoolState } from '../service/poolState.ts';
 import { formatAddress, formatCidr, type IpFamily } from '../ip/address.ts';
 
 export type IpFamilyName = 'IP_FAMILY_UNSPECIFIED' | 'IPV4' | 'IPV6';
+export type LeaseStateName = 'LEASE_STATE_UNSPECIFIED' | 'ACTIVE' | 'COOLING';
+export type PoolKindName = 'POOL_KIND_UNSPECIFIED' | 'ADDRESS' | 'PREFIX';
+/** An unset message field arrives as null from proto-loader. */
+export interface PoolSelectorMessage { matchLabels: Record<string, string> }
 
 export interface AllocateRequest {
   containerId: string; ifname: string; pools: string[]; requestedIps: string[];
   podNamespace: string; podName: string; podUid: string; netns: string; network: string;
+  podLabels: Record<string, string>; poolSelector: PoolSelectorMessage | null;
 }
 export interface ReleaseRequest { containerId: string; ifname: string; pools: string[] }
-export interface CheckRequest { containerId: string; ifname: string; pools: string[]; expectedAddresses: string[] }
-export interface ListLeasesRequest { pool: string; containerId: string; network: string }
+export interface CheckRequest { containerId: string; ifname: string; pools: string[]; expectedAddresses: string[]; poolSelector: PoolSelectorMessage | null }
+export interface ListLeasesRequest { pool: string; containerId: string; network: string; networkInstance: string; state: LeaseStateName }
 export interface GarbageCollectRequest { network: string; validAttachments: { containerId: string; ifname: string }[] }
-export interface StatusRequest { pools: string[] }
+export interface StatusRequest { pools: string[]; poolSelector: PoolSelectorMessage | null }
 export interface ImportLeasesRequest { leases: LeaseMessage[] }
+
+export function selectorOf(message: PoolSelectorMessage | null | undefined): Record<string, string> {
+  return message?.matchLabels ?? {};
+}
+
+export function leaseStateOf(name: LeaseStateName): LeaseState | undefined {
+  return name === 'ACTIVE' ? 'active' : name === 'COOLING' ? 'cooling' : undefined;
+}
 
 export interface AllocationMessage {
   pool: string; address: string; gateway: string;
@@ -27,10 +40,12 @@ export interface AllocationMessage {
 export interface LeaseMessage {
   pool: string; address: string; family: IpFamilyName; containerId: string; ifname: string; network: string;
   podNamespace: string; podName: string; podUid: string; netns: string; bootId: string; createdAtUnixMs: number;
+  networkInstance: string; state: LeaseStateName; reusableAtUnixMs: number;
 }
 export interface PoolUsageMessage {
   name: string; subnet: string; family: IpFamilyName; size: string; allocated: string; free: string; reserved: string;
-  gateway: string; ranges: string[];
+  gateway: string; ranges: string[]; networkInstance: string; labels: Record<string, string>; kind: PoolKindName;
+  strategy: string; reclaimDelaySeconds: number; preAllocated: string; cooling: string; prefixLength: number; reservedSubnets: string[];
 }
 
 export function familyName(family: IpFamily): IpFamilyName {
@@ -39,10 +54,11 @@ export function familyName(family: IpFamily): IpFamilyName {
 
 export function toAllocationMessage(allocation: Allocation): AllocationMessage {
   const config = allocation.pool.config;
+  const settings = allocation.pool.settingsFor(allocation.address);
   return {
     pool: config.name,
-    address: formatCidr(allocation.address, config.subnet.prefixLength, allocation.family),
-    gateway: config.gateway === undefined ? '' : formatAddress(config.gateway, config.family),
+    address: formatCidr(allocation.address, settings.prefixLength, allocation.family),
+    gateway: settings.gateway === undefined ? '' : formatAddress(settings.gateway, config.family),
     routes: config.routes.map((route) => ({ dst: route.dst, gw: route.gw ?? '' })),
     dns: { nameservers: [...config.dns.nameservers], domain: config.dns.domain ?? '', search: [...config.dns.search], options: [...config.dns.options] },
     family: familyName(allocation.family),
@@ -55,6 +71,7 @@ export function toLeaseMessage(lease: LeaseRecord): LeaseMessage {
     containerId: lease.containerId, ifname: lease.ifname, network: lease.network,
     podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
     netns: lease.netns, bootId: lease.bootId, createdAtUnixMs: lease.createdAtMs,
+    networkInstance: lease.networkInstance, state: lease.state === 'cooling' ? 'COOLING' : 'ACTIVE', reusableAtUnixMs: lease.reusableAtMs,
   };
 }
 
@@ -70,6 +87,19 @@ export function toPoolUsageMessage(pool: PoolState): PoolUsageMessage {
     free: usage.free.toString(),
     reserved: usage.reserved.toString(),
     gateway: config.gateway === undefined ? '' : formatAddress(config.gateway, config.family),
-    ranges: config.ranges.map((range) => `${formatAddress(range.start, config.family)}-${formatAddress(range.end, config.family)}`),
+    ranges: config.ranges.map((range) => {
+      const text = `${formatAddress(range.start, config.family)}-${formatAddress(range.end, config.family)}`;
+      const prefix = range.prefixLength === undefined ? '' : `/${range.prefixLength}`;
+      return range.gateway === undefined ? `${text}${prefix}` : `${text}${prefix} via ${formatAddress(range.gateway, config.family)}`;
+    }),
+    networkInstance: config.network,
+    labels: { ...config.labels },
+    kind: 'ADDRESS',
+    strategy: config.strategy,
+    reclaimDelaySeconds: config.reclaimDelaySeconds,
+    preAllocated: usage.preAllocated.toString(),
+    cooling: usage.cooling.toString(),
+    prefixLength: 0,
+    reservedSubnets: [],
   };
 }

@@ -17,13 +17,14 @@ export class BerthMetrics {
   readonly configReloads: Counter<'result'>;
   readonly configReloadFailing: Gauge;
   readonly cleanerReleases: Counter<'reason'>;
+  readonly reclaimed: Counter<'pool'>;
 
   constructor(pools: PoolUsageSource) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'berth_pool_addresses',
-      help: 'Addresses per pool by state: total (can be handed out), allocated, free, reserved (never handed out)',
+      help: 'Addresses per pool by state: total (can be handed out), allocated (held, cooling included), free, reserved (never handed out), cooling (released, in reclaim delay), preallocated (kept for pre-allocation owners)',
       labelNames: ['pool', 'state'],
       registers,
       collect() {
@@ -33,6 +34,8 @@ export class BerthMetrics {
           this.set({ pool: name, state: 'allocated' }, Number(usage.allocated));
           this.set({ pool: name, state: 'free' }, Number(usage.free));
           this.set({ pool: name, state: 'reserved' }, Number(usage.reserved));
+          this.set({ pool: name, state: 'cooling' }, Number(usage.cooling));
+          this.set({ pool: name, state: 'preallocated' }, Number(usage.preAllocated));
         }
       },
     });
@@ -50,6 +53,7 @@ export class BerthMetrics {
     this.commitBatchSize = new Histogram({ name: 'berth_store_commit_batch_size', help: 'Requests committed per lease-store transaction', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
     this.configReloads = new Counter({ name: 'berth_config_reloads_total', help: 'Pool configuration reloads by result (applied, unchanged, refused, invalid)', labelNames: ['result'], registers });
     this.configReloadFailing = new Gauge({ name: 'berth_config_reload_failing', help: '1 while the last configuration reload was refused (the old pools are still served)', registers });
+    this.reclaimed = new Counter({ name: 'berth_addresses_reclaimed_total', help: 'Released addresses that finished their reclaim delay and became free, by pool', labelNames: ['pool'], registers });
     this.cleanerReleases = new Counter({ name: 'berth_stale_leases_released_total', help: 'Leases released by the stale-lease cleaner, by reason', labelNames: ['reason'], registers });
   }
 }

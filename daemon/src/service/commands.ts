@@ -9,6 +9,10 @@ export interface AllocateCommand {
   readonly podUid: string;
   readonly netns: string;
   readonly network: string;
+  /** Labels of the pod, matched by label pre-allocations. */
+  readonly podLabels: Readonly<Record<string, string>>;
+  /** Instead of pools: the pools whose labels match (empty: none). */
+  readonly poolSelector: Readonly<Record<string, string>>;
 }
 
 export interface ReleaseCommand {
@@ -23,6 +27,7 @@ export interface CheckCommand {
   readonly ifname: string;
   readonly pools: readonly string[];
   readonly expectedAddresses: readonly string[];
+  readonly poolSelector: Readonly<Record<string, string>>;
 }
 
 export interface Attachment {

@@ -50,7 +50,7 @@ afterEach(() => {
 });
 
 const allocate = (containerId: string, poolNames: string[], requestedIps: string[] = [], extra: object = {}) =>
-  service.allocate({ containerId, ifname: 'eth0', pools: poolNames, requestedIps, podNamespace: 'ns', podName: containerId, podUid: `uid-${containerId}`, netns: '', network: 'net', ...extra }, log);
+  service.allocate({ containerId, ifname: 'eth0', pools: poolNames, requestedIps, podNamespace: 'ns', podName: containerId, podUid: `uid-${containerId}`, netns: '', network: 'net', podLabels: {}, poolSelector: {}, ...extra }, log);
 const shown = (allocations: { address: bigint; family: 4 | 6 }[]) => allocations.map((a) => formatAddress(a.address, a.family));
 
 describe('IpamService', () => {

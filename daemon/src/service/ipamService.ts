@@ -2,19 +2,20 @@
 // memory and the lease store. Every change runs through the commit queue, so it is durable
 // before the promise resolves, and in-memory state is undone if its transaction rolls back.
 import type { Logger } from 'pino';
-import { isAllocatable, pickNextFree } from '../allocator/pickAddress.ts';
+import { randomBytes } from 'node:crypto';
+import { pickAddress } from '../allocator/pickAddress.ts';
 import {
   AddressInUseError, AddressOutsidePoolError, BerthError, InvalidArgumentError, LeaseMismatchError, LeaseMissingError,
   PoolExhaustedError, UnknownPoolError,
 } from '../errors.ts';
 import { formatAddress, formatCidr, IpParseError, parseAddressWithOptionalPrefix, type IpFamily } from '../ip/address.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
-import type { LeaseRecord, LeaseFilter } from '../store/leaseRecord.ts';
+import type { LeaseRecord, LeaseFilter, NewLease } from '../store/leaseRecord.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './commands.ts';
-import type { PoolRegistry } from './poolRegistry.ts';
-import type { PoolState } from './poolState.ts';
-import { requireContainerId, requireDistinct, requireIfname, requireShortText } from './validateCommand.ts';
+import type { PoolRegistry, PoolSelector } from './poolRegistry.ts';
+import { describeOwner, type PoolState, type Requester } from './poolState.ts';
+import { requireContainerId, requireDistinct, requireIfname, requireLabels, requireShortText } from './validateCommand.ts';
 
 /** One address handed to an attachment, with the pool it came from. */
 export interface Allocation {
@@ -36,6 +37,8 @@ export interface IpamEvents {
   allocated?(pool: string): void;
   allocationFailed?(pool: string, reason: string): void;
   released?(pool: string): void;
+  /** A released address of a pool finished cooling down and is free again. */
+  reclaimed?(pool: string): void;
 }
 
 export class IpamService {
@@ -59,16 +62,21 @@ export class IpamService {
     requireIfname(command.ifname);
     requireShortText(command.network, 'network');
     requireShortText(command.netns, 'netns');
-    if (command.pools.length === 0) throw new InvalidArgumentError('pools: name at least one pool');
+    requireShortText(command.podNamespace, 'pod_namespace');
+    requireShortText(command.podName, 'pod_name');
+    requireShortText(command.podUid, 'pod_uid');
+    requireLabels(command.podLabels, 'pod_labels');
+    requireLabels(command.poolSelector, 'pool_selector.match_labels');
     requireDistinct(command.pools, 'pools');
     const requestedIps = command.requestedIps.map((text, i) => parseRequestedAddress(text, `requested_ips[${i}]`));
+    this.pools.select(command.pools, command.poolSelector);
 
     try {
       // Pools are resolved when the work runs, not when it is queued: a config reload queued
       // in between must not leave this request working on replaced pools.
       const allocations = await this.commitQueue.submit((unit) => {
-        const pools = this.pools.resolve(command.pools);
-        return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools), unit);
+        const pools = this.pools.select(command.pools, command.poolSelector);
+        return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools, command), unit);
       });
       for (const allocation of allocations.fresh) {
         log.info({ event: 'lease.allocated', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family),
@@ -107,7 +115,8 @@ export class IpamService {
     requireContainerId(command.containerId);
     requireIfname(command.ifname);
     requireDistinct(command.pools, 'pools');
-    const pools = this.pools.resolve(command.pools);
+    requireLabels(command.poolSelector, 'pool_selector.match_labels');
+    const pools = this.pools.select(command.pools, command.poolSelector);
     const held = this.store.leasesOfAttachment(command.containerId, command.ifname);
     const allocations: Allocation[] = [];
     for (const pool of pools) {
@@ -122,7 +131,7 @@ export class IpamService {
     for (const address of expected) {
       if (!allocations.some((allocation) => allocation.address === address.value && allocation.family === address.family)) {
         const held = allocations.map((a) => formatAddress(a.address, a.family)).join(', ');
-        throw new LeaseMismatchError(`container ${command.containerId} ifname ${command.ifname} does not hold ${formatAddress(address.value, address.family)} (it holds ${held || 'nothing'} in pools ${command.pools.join(', ')})`);
+        throw new LeaseMismatchError(`container ${command.containerId} ifname ${command.ifname} does not hold ${formatAddress(address.value, address.family)} (it holds ${held || 'nothing'} in pools ${pools.map((pool) => pool.name).join(', ')})`);
       }
     }
     return allocations;
@@ -148,14 +157,14 @@ export class IpamService {
       let alreadyPresent = 0;
       const conflicts: string[] = [];
       for (const { record, pool, field } of parsed) {
-        const holder = this.store.leaseAt(record.address);
+        const holder = this.store.leaseAt(record.networkInstance, record.address);
         const shown = formatAddress(record.address, record.family);
         if (holder && holder.containerId === record.containerId && holder.ifname === record.ifname && holder.pool === record.pool) {
           alreadyPresent++;
           continue;
         }
         if (holder) {
-          conflicts.push(`${field}: ${shown} is leased to container ${holder.containerId} ifname ${holder.ifname}`);
+          conflicts.push(`${field}: ${shown} is ${holder.state === 'cooling' ? 'cooling down after' : 'leased to'} container ${holder.containerId} ifname ${holder.ifname}`);
           continue;
         }
         const other = this.store.leasesOfAttachment(record.containerId, record.ifname).find((lease) => lease.pool === record.pool);
@@ -184,8 +193,8 @@ export class IpamService {
   async releaseExact(leases: readonly LeaseRecord[], log: Logger, event: string, reason: string): Promise<LeaseRecord[]> {
     if (leases.length === 0) return [];
     const released = await this.commitQueue.submit((unit) => leases.filter((lease) => {
-      const current = this.store.leaseAt(lease.address);
-      return current !== undefined && current.containerId === lease.containerId && current.ifname === lease.ifname && current.pool === lease.pool;
+      const current = this.store.leaseAt(lease.networkInstance, lease.address);
+      return current !== undefined && current.state === 'active' && current.containerId === lease.containerId && current.ifname === lease.ifname && current.pool === lease.pool;
     }).map((lease) => this.releaseInTransaction(lease, unit)));
     for (const lease of released) {
       log.info({ event, reason, pool: lease.pool, address: formatAddress(lease.address, lease.family), containerId: lease.containerId,
@@ -200,9 +209,31 @@ export class IpamService {
     return this.store.listLeases(filter);
   }
 
-  /** The named pools, or all. */
-  poolStates(names: readonly string[] = []): PoolState[] {
-    return names.length === 0 ? this.pools.all() : this.pools.resolve(names);
+  /** The named pools, those a selector picks, or all. */
+  poolStates(names: readonly string[] = [], selector: PoolSelector = {}): PoolState[] {
+    requireLabels(selector, 'pool_selector.match_labels');
+    return names.length === 0 && Object.keys(selector).length === 0 ? this.pools.all() : this.pools.select(names, selector);
+  }
+
+  /**
+   * Frees the addresses whose reclaim delay is over; returns how many. Cheap when nothing is
+   * cooling (no query at all).
+   */
+  async reclaimCooled(log: Logger): Promise<number> {
+    if (!this.pools.all().some((pool) => pool.coolingCount > 0)) return 0;
+    const reclaimed = await this.commitQueue.submit((unit) => this.store.deleteCooledLeases(this.now()).map((lease) => {
+      const pool = this.pools.get(lease.pool);
+      if (pool && pool.network === lease.networkInstance && pool.taken.delete(lease.address)) {
+        pool.coolingCount--;
+        unit.onRollback(() => { pool.taken.add(lease.address); pool.coolingCount++; });
+      }
+      return lease;
+    }));
+    for (const lease of reclaimed) {
+      log.info({ event: 'lease.reclaimed', pool: lease.pool, address: formatAddress(lease.address, lease.family) }, 'cooled-down address is free again');
+      this.events.reclaimed?.(lease.pool);
+    }
+    return reclaimed.length;
   }
 
   private allocateInTransaction(command: AllocateCommand, pools: readonly PoolState[], requested: Map<PoolState, bigint>, unit: UnitOfWork) {
@@ -215,50 +246,101 @@ export class IpamService {
       if (lease) {
         // An ADD retried by the runtime: return what the attachment holds, never a second address.
         if (wanted !== undefined && wanted !== lease.address) {
-          throw new AddressInUseError(formatAddress(wanted, pool.config.family), pool.name, { containerId: command.containerId, ifname: command.ifname })
+          throw new AddressInUseError(formatAddress(wanted, pool.config.family), pool.name, { containerId: command.containerId, ifname: command.ifname });
         }
         existing.push({ pool, address: lease.address, family: lease.family });
         continue;
       }
-      const address = wanted ?? this.pickFree(pool);
-      if (wanted !== undefined && pool.taken.has(wanted)) {
-        const holder = this.store.leaseAt(wanted);
-        throw new AddressInUseError(formatAddress(wanted, pool.config.family), pool.name, holder ?? { containerId: 'unknown', ifname: 'unknown' });
-      }
-      this.store.insertLease({
-        pool: pool.name, family: pool.config.family, address,
-        containerId: command.containerId, ifname: command.ifname, network: command.network,
-        podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid,
-        netns: command.netns, bootId: this.bootId, createdAtMs: this.now(),
-      });
-      pool.taken.add(address);
-      unit.onRollback(() => pool.taken.delete(address));
-      if (wanted === undefined) {
-        const previous = pool.cursor;
-        this.store.setCursor(pool.name, address);
-        pool.cursor = address;
-        unit.onRollback(() => { pool.cursor = previous; });
-      }
+      const address = this.chooseAddress(command, pool, wanted, unit);
+      this.store.insertLease(this.newLease(command, pool, address));
       fresh.push({ pool, address, family: pool.config.family });
     }
     const all = pools.map((pool) => [...fresh, ...existing].find((allocation) => allocation.pool === pool)!);
     return { all, fresh, existing };
   }
 
-  private pickFree(pool: PoolState): bigint {
-    const address = pickNextFree(pool.allocatable, pool.taken, pool.cursor);
-    if (address === undefined) throw new PoolExhaustedError(pool.name, pool.size);
+  /**
+   * The address an attachment without a lease in the pool gets, in this order: its
+   * pre-allocation; the address it released and that is still cooling down; the requested one;
+   * the strategy's pick. The address is held in `taken` on return (undone on rollback).
+   */
+  private chooseAddress(command: AllocateCommand, pool: PoolState, wanted: bigint | undefined, unit: UnitOfWork): bigint {
+    const family = pool.config.family;
+    const preAllocation = pool.preAllocationFor(command);
+    const cooling = this.store.coolingLeaseOf(pool.name, ownerKeyOf(command));
+    let address: bigint;
+    if (preAllocation !== undefined) {
+      if (wanted !== undefined && wanted !== preAllocation.address) {
+        throw new InvalidArgumentError(`requested ${formatAddress(wanted, family)} in pool "${pool.name}", but ${describeOwner(preAllocation.owner)} is pre-allocated ${formatAddress(preAllocation.address, family)}`);
+      }
+      address = preAllocation.address;
+    } else if (cooling !== undefined && (wanted === undefined || wanted === cooling.address)) {
+      address = cooling.address;
+    } else if (wanted !== undefined) {
+      address = wanted;
+    } else {
+      const picked = pickAddress(pool.config.strategy, {
+        allocatable: pool.allocatable, taken: pool.taken, size: pool.size, cursor: pool.cursor, randomBelow,
+      });
+      if (picked === undefined) throw new PoolExhaustedError(pool.name, pool.size);
+      if (pool.config.strategy === 'roundRobin') {
+        const previous = pool.cursor;
+        this.store.setCursor(pool.name, picked);
+        pool.cursor = picked;
+        unit.onRollback(() => { pool.cursor = previous; });
+      }
+      pool.taken.add(picked);
+      unit.onRollback(() => pool.taken.delete(picked));
+      return picked;
+    }
+    if (pool.taken.has(address)) {
+      const holder = this.store.leaseAt(pool.network, address);
+      if (holder?.state === 'cooling' && holder.pool === pool.name && (holder.address === cooling?.address || preAllocation !== undefined)) {
+        // Taking back its own cooling address (or its pre-allocation): the address stays held.
+        this.store.deleteLeaseAt(pool.network, address);
+        pool.coolingCount--;
+        unit.onRollback(() => { pool.coolingCount++; });
+        return address;
+      }
+      if (holder?.state === 'cooling') {
+        throw new AddressInUseError(formatAddress(address, family), pool.name, holder, Math.max(0, Math.ceil((holder.reusableAtMs - this.now()) / 1000)));
+      }
+      throw new AddressInUseError(formatAddress(address, family), pool.name, holder ?? { containerId: 'unknown', ifname: 'unknown' });
+    }
+    pool.taken.add(address);
+    unit.onRollback(() => pool.taken.delete(address));
     return address;
   }
 
+  private newLease(command: AllocateCommand, pool: PoolState, address: bigint): NewLease {
+    return {
+      pool: pool.name, networkInstance: pool.network, family: pool.config.family, address,
+      containerId: command.containerId, ifname: command.ifname, network: command.network,
+      podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid,
+      netns: command.netns, bootId: this.bootId, createdAtMs: this.now(),
+    };
+  }
+
+  /**
+   * Ends a lease: in a pool with a reclaim delay the address cools down, kept for the same owner;
+   * otherwise (or for a pre-allocated address, which nobody else can get anyway) it is freed.
+   */
   private releaseInTransaction(lease: LeaseRecord, unit: UnitOfWork): LeaseRecord {
-    this.store.deleteLease(lease.pool, lease.containerId, lease.ifname);
     const pool = this.pools.get(lease.pool);
-    if (pool && pool.taken.delete(lease.address)) unit.onRollback(() => pool.taken.add(lease.address));
+    const samePool = pool !== undefined && pool.network === lease.networkInstance;
+    const delaySeconds = samePool ? pool.config.reclaimDelaySeconds : 0;
+    if (samePool && delaySeconds > 0 && pool.preAllocationAt(lease.address) === undefined) {
+      this.store.coolLease(lease.pool, lease.containerId, lease.ifname, ownerKeyOf(lease), this.now() + delaySeconds * 1000);
+      pool.coolingCount++;
+      unit.onRollback(() => { pool.coolingCount--; });
+      return lease;
+    }
+    this.store.deleteLease(lease.pool, lease.containerId, lease.ifname);
+    if (samePool && pool.taken.delete(lease.address)) unit.onRollback(() => pool.taken.add(lease.address));
     return lease;
   }
 
-  private assignRequestedAddresses(texts: readonly string[], addresses: readonly ParsedAddress[], pools: readonly PoolState[]): Map<PoolState, bigint> {
+  private assignRequestedAddresses(texts: readonly string[], addresses: readonly ParsedAddress[], pools: readonly PoolState[], requester: Requester): Map<PoolState, bigint> {
     const assigned = new Map<PoolState, bigint>();
     for (const [i, address] of addresses.entries()) {
       const field = `requested_ips[${i}]`;
@@ -266,11 +348,17 @@ export class IpamService {
       const pool = pools.find((candidate) => candidate.contains(address.value, address.family));
       const shown = formatAddress(address.value, address.family);
       if (!pool) throw new AddressOutsidePoolError(`${field}: ${shown} is in none of the pools ${pools.map((p) => `"${p.name}" (${formatCidr(p.config.subnet.network, p.config.subnet.prefixLength, p.config.family)})`).join(', ')}`);
-      if (address.prefixLength !== undefined && address.prefixLength !== pool.config.subnet.prefixLength) {
-        throw new InvalidArgumentError(`${field}: ${text} has prefix length /${address.prefixLength} but pool "${pool.name}" is a /${pool.config.subnet.prefixLength}`);
+      const { prefixLength } = pool.settingsFor(address.value);
+      if (address.prefixLength !== undefined && address.prefixLength !== prefixLength) {
+        const where = prefixLength === pool.config.subnet.prefixLength ? `pool "${pool.name}"` : `its range in pool "${pool.name}"`;
+        throw new InvalidArgumentError(`${field}: ${text} has prefix length /${address.prefixLength} but ${where} is a /${prefixLength}`);
       }
-      if (!isAllocatable(pool.allocatable, address.value)) {
+      if (!pool.canAssign(address.value)) {
         throw new AddressOutsidePoolError(`${field}: ${shown} is reserved in pool "${pool.name}" (gateway, excluded, network/broadcast or outside its ranges)`, { pool: pool.name });
+      }
+      const preAllocation = pool.preAllocationAt(address.value);
+      if (preAllocation !== undefined && pool.preAllocationFor(requester) !== preAllocation) {
+        throw new AddressOutsidePoolError(`${field}: ${shown} in pool "${pool.name}" is pre-allocated to ${describeOwner(preAllocation.owner)}`, { pool: pool.name });
       }
       if (assigned.has(pool)) throw new InvalidArgumentError(`${field}: pool "${pool.name}" already has a requested address; ask for at most one per pool`);
       assigned.set(pool, address.value);
@@ -278,20 +366,23 @@ export class IpamService {
     return assigned;
   }
 
-  private parseImportedLease(lease: ImportedLease, field: string): { record: LeaseRecord; pool: PoolState; field: string } {
+  private parseImportedLease(lease: ImportedLease, field: string): { record: NewLease; pool: PoolState; field: string } {
     requireContainerId(lease.containerId, `${field}.container_id`);
     requireIfname(lease.ifname, `${field}.ifname`);
     const pool = this.pools.get(lease.pool);
     if (!pool) throw new UnknownPoolError(lease.pool, this.pools.names());
+    if (lease.networkInstance !== '' && lease.networkInstance !== pool.network) {
+      throw new InvalidArgumentError(`${field}.network_instance: "${lease.networkInstance}" is not the network of pool "${pool.name}" ("${pool.network}")`);
+    }
     const address = parseRequestedAddress(lease.address, `${field}.address`);
-    if (!pool.contains(address.value, address.family) || !isAllocatable(pool.allocatable, address.value)) {
+    if (!pool.contains(address.value, address.family) || !pool.canAssign(address.value)) {
       throw new AddressOutsidePoolError(`${field}.address: ${lease.address} cannot be handed out by pool "${pool.name}"`, { pool: pool.name });
     }
     return {
       field,
       pool,
       record: {
-        pool: pool.name, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
+        pool: pool.name, networkInstance: pool.network, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
         network: lease.network, podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
         netns: lease.netns, bootId: lease.bootId, createdAtMs: lease.createdAtUnixMs || this.now(),
       },
@@ -320,12 +411,26 @@ function parseRequestedAddress(text: string, field: string): ParsedAddress {
 export interface ImportedLease {
   readonly pool: string; readonly address: string; readonly containerId: string; readonly ifname: string; readonly network: string;
   readonly podNamespace: string; readonly podName: string; readonly podUid: string; readonly netns: string; readonly bootId: string;
-  readonly createdAtUnixMs: number;
+  readonly createdAtUnixMs: number; readonly networkInstance: string;
 }
 
 class AddressInUseConflictsError extends BerthError {
   readonly reason = 'ADDRESS_IN_USE' as const;
 }
+
+/**
+ * Who gets a cooling address back: the same pod (namespace/name, so a StatefulSet pod restarted
+ * under a new container id) on the same interface, or, without pod name, the same container.
+ */
+function ownerKeyOf(who: { podNamespace: string; podName: string; containerId: string; ifname: string }): string {
+  return who.podName !== '' ? `pod:${who.podNamespace}/${who.podName}/${who.ifname}` : `container:${who.containerId}/${who.ifname}`;
+}
+
+const randomBelow = (bound: bigint): bigint => {
+  // 64 extra random bits make the modulo bias negligible (< 2^-64) for any pool size.
+  const bytes = randomBytes(24);
+  return ((bytes.readBigUInt64BE(0) << 128n) | (bytes.readBigUInt64BE(8) << 64n) | bytes.readBigUInt64BE(16)) % bound;
+};
 
 function attachmentKey(containerId: string, ifname: string): string {
   return `${containerId}\u0000${ifname}`;

@@ -2,7 +2,7 @@
 // would orphan a lease (a removed pool or a shrunk range still holding addresses) refuses the
 // whole reload, and the old pools stay in service.
 import { subtractIntervals } from '../config/addressIntervals.ts';
-import { allocatableIntervals } from '../config/poolSize.ts';
+import { assignableIntervals } from '../config/poolSize.ts';
 import type { PoolConfig } from '../config/types.ts';
 import { formatAddress } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
@@ -53,7 +53,7 @@ export function applyReload(current: PoolRegistry, plan: Extract<ReloadPlan, { k
 
 function orphanedAddresses(pool: PoolState, replacement: PoolConfig): string[] {
   if (replacement.family !== pool.config.family) return [...pool.taken.addresses()].slice(0, MAX_LISTED + 1).map((a) => formatAddress(a, pool.config.family));
-  const allowed = allocatableIntervals(replacement);
+  const allowed = assignableIntervals(replacement);
   const orphaned: string[] = [];
   for (const run of pool.taken.runs()) {
     for (const lost of subtractIntervals([run], allowed)) {

@@ -1,7 +1,9 @@
-// One pool at run time: its configuration, the addresses it may hand out and those held.
+// One address pool at run time: its configuration, the addresses it may hand out and those held
+// (active or cooling down), and the rules that depend on the pool alone.
+import { isAllocatable } from '../allocator/pickAddress.ts';
 import { TakenAddressSet } from '../allocator/takenAddressSet.ts';
-import { allocatableIntervals, countAddresses, reservedCount } from '../config/poolSize.ts';
-import type { AddressInterval, PoolConfig } from '../config/types.ts';
+import { allocatableIntervals, assignableIntervals, countAddresses, reservedCount } from '../config/poolSize.ts';
+import type { AddressInterval, PoolConfig, PreAllocation, PreAllocationOwner } from '../config/types.ts';
 import { cidrBounds } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 
@@ -10,31 +12,62 @@ export interface PoolUsage {
   readonly allocated: bigint;
   readonly free: bigint;
   readonly reserved: bigint;
+  readonly preAllocated: bigint;
+  readonly cooling: bigint;
+}
+
+/** Who is asking, as far as pre-allocations and the reclaim delay care. */
+export interface Requester {
+  readonly containerId: string;
+  readonly podNamespace: string;
+  readonly podName: string;
+  readonly podLabels: Readonly<Record<string, string>>;
+}
+
+/** Prefix length and gateway reported for one address: its range's, else the pool's. */
+export interface AddressSettings {
+  readonly prefixLength: number;
+  readonly gateway?: bigint;
 }
 
 export class PoolState {
   /** Last address handed out (round-robin position). */
   cursor: bigint | undefined;
+  /** Leases of this pool cooling down (their addresses are in `taken`). */
+  coolingCount: number;
+  /** Pre-allocated addresses by address. */
+  private readonly preAllocationByAddress: ReadonlyMap<bigint, PreAllocation>;
 
   private constructor(
     readonly config: PoolConfig,
+    /** What free allocation picks from (pre-allocated addresses left out). */
     readonly allocatable: readonly AddressInterval[],
+    /** Everything the pool may hand out to someone, pre-allocated addresses included. */
+    readonly assignable: readonly AddressInterval[],
     readonly size: bigint,
     readonly taken: TakenAddressSet,
     cursor: bigint | undefined,
+    coolingCount: number,
   ) {
     this.cursor = cursor;
+    this.coolingCount = coolingCount;
+    this.preAllocationByAddress = new Map(config.preAllocations.map((entry) => [entry.address, entry]));
   }
 
   static load(config: PoolConfig, store: LeaseStore): PoolState {
     const bounds = cidrBounds(config.subnet);
     const allocatable = allocatableIntervals(config);
-    const taken = TakenAddressSet.fromSorted(store.addressesWithin(bounds.first, bounds.last));
-    return new PoolState(config, allocatable, countAddresses(allocatable), taken, store.cursor(config.name));
+    const taken = TakenAddressSet.fromSorted(store.addressesWithin(config.network, bounds.first, bounds.last));
+    return new PoolState(config, allocatable, assignableIntervals(config), countAddresses(allocatable), taken,
+      store.cursor(config.name), store.coolingCount(config.name));
   }
 
   get name(): string {
     return this.config.name;
+  }
+
+  get network(): string {
+    return this.config.network;
   }
 
   contains(address: bigint, family: number): boolean {
@@ -43,8 +76,64 @@ export class PoolState {
     return address >= bounds.first && address <= bounds.last;
   }
 
+  /** True when the address can be handed out to someone (pre-allocated addresses included). */
+  canAssign(address: bigint): boolean {
+    return isAllocatable(this.assignable, address);
+  }
+
+  /** The pre-allocation this requester owns in this pool, if any (first match in config order). */
+  preAllocationFor(requester: Requester): PreAllocation | undefined {
+    return this.config.preAllocations.find((entry) => ownerMatches(entry.owner, requester));
+  }
+
+  /** The pre-allocation of an address, if it is one. */
+  preAllocationAt(address: bigint): PreAllocation | undefined {
+    return this.preAllocationByAddress.get(address);
+  }
+
+  settingsFor(address: bigint): AddressSettings {
+    const range = this.config.ranges.find((candidate) => candidate.start <= address && address <= candidate.end);
+    const prefixLength = range?.prefixLength ?? this.config.subnet.prefixLength;
+    const gateway = range?.gateway ?? (range?.prefixLength === undefined ? this.config.gateway : undefined);
+    return gateway === undefined ? { prefixLength } : { prefixLength, gateway };
+  }
+
   usage(): PoolUsage {
     const heldAllocatable = this.allocatable.reduce((sum, interval) => sum + this.taken.countWithin(interval), 0n);
-    return { size: this.size, allocated: this.taken.size, free: this.size - heldAllocatable, reserved: reservedCount(this.config) };
+    const preAllocated = BigInt(this.config.preAllocations.length);
+    return {
+      size: this.size + preAllocated,
+      allocated: this.taken.size,
+      free: this.size - heldAllocatable,
+      reserved: reservedCount(this.config),
+      preAllocated,
+      cooling: BigInt(this.coolingCount),
+    };
   }
+}
+
+export function ownerMatches(owner: PreAllocationOwner, requester: Requester): boolean {
+  switch (owner.kind) {
+    case 'pod':
+      return owner.namespace === requester.podNamespace && owner.name === requester.podName;
+    case 'containerId':
+      return owner.containerId === requester.containerId;
+    case 'labels':
+      return Object.entries(owner.labels).every(([key, value]) => requester.podLabels[key] === value);
+  }
+}
+
+export function describeOwner(owner: PreAllocationOwner): string {
+  switch (owner.kind) {
+    case 'pod':
+      return `pod ${owner.namespace}/${owner.name}`;
+    case 'containerId':
+      return `container ${owner.containerId}`;
+    case 'labels':
+      return `pods labelled ${formatLabels(owner.labels)}`;
+  }
+}
+
+export function formatLabels(labels: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(', ')}}`;
 }

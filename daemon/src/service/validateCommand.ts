@@ -29,3 +29,16 @@ export function requireDistinct(values: readonly string[], field: string): void 
     seen.add(value);
   }
 }
+
+const MAX_LABELS = 64;
+
+/** A label map from a request (pod labels, a selector): bounded, with non-empty keys. */
+export function requireLabels(labels: Readonly<Record<string, string>>, field: string): void {
+  const entries = Object.entries(labels);
+  if (entries.length > MAX_LABELS) throw new InvalidArgumentError(`${field} has ${entries.length} labels; at most ${MAX_LABELS}`);
+  for (const [key, value] of entries) {
+    if (key.length === 0) throw new InvalidArgumentError(`${field} has an empty label name`);
+    requireShortText(key, `${field} label name`);
+    requireShortText(value, `${field}.${key}`);
+  }
+}

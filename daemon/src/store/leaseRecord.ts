@@ -1,8 +1,13 @@
 import type { IpFamily } from '../ip/address.ts';
 
+/** active: held by its attachment; cooling: released, kept from everyone but its owner until reusableAtMs. */
+export type LeaseState = 'active' | 'cooling';
+
 /** One lease as stored: an address of a pool held by one attachment (container id + ifname). */
 export interface LeaseRecord {
   readonly pool: string;
+  /** The pool's network instance: addresses are unique within it. */
+  readonly networkInstance: string;
   readonly family: IpFamily;
   readonly address: bigint;
   readonly containerId: string;
@@ -15,10 +20,18 @@ export interface LeaseRecord {
   readonly netns: string;
   readonly bootId: string;
   readonly createdAtMs: number;
+  readonly state: LeaseState;
+  /** Cooling leases: when the address may go to someone else; 0 for active leases. */
+  readonly reusableAtMs: number;
 }
+
+/** What an allocation writes; a new lease is always active. */
+export type NewLease = Omit<LeaseRecord, 'state' | 'reusableAtMs'>;
 
 export interface LeaseFilter {
   readonly pool?: string;
   readonly containerId?: string;
   readonly network?: string;
+  readonly networkInstance?: string;
+  readonly state?: LeaseState;
 }

@@ -19,7 +19,8 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const lease = (overrides: Partial<LeaseRecord> = {}): LeaseRecord => ({
   pool: 'p4', family: 4, address: 0x0a000005n, containerId: 'c1', ifname: 'eth0', network: 'net',
-  podNamespace: 'ns', podName: 'pod', podUid: 'uid', netns: '/var/run/netns/x', bootId: 'boot', createdAtMs: 1000, ...overrides,
+  podNamespace: 'ns', podName: 'pod', podUid: 'uid', netns: '/var/run/netns/x', bootId: 'boot', createdAtMs: 1000,
+  networkInstance: 'default', state: 'active', reusableAtMs: 0, ...overrides,
 });
 
 describe('LeaseStore', () => {
@@ -29,7 +30,8 @@ describe('LeaseStore', () => {
     store.insertLease(lease());
     store.insertLease(lease({ pool: 'p6', family: 6, address: 0x20010db8000000000000000000000001n }));
     expect(store.leasesOfAttachment('c1', 'eth0').map((l) => l.pool)).toEqual(['p4', 'p6']);
-    expect(store.leaseAt(0x0a000005n)).toEqual(lease());
+    expect(store.leaseAt('default', 0x0a000005n)).toEqual(lease());
+    expect(store.leaseAt('other', 0x0a000005n)).toBeUndefined();
     expect(store.listLeases({ pool: 'p6' })).toHaveLength(1);
     expect(store.listLeases({ network: 'other' })).toHaveLength(0);
     expect(store.leaseCountsByPool()).toEqual(new Map([['p4', 1], ['p6', 1]]));
@@ -57,7 +59,8 @@ describe('LeaseStore', () => {
   it('streams held addresses of a subnet in order and keeps the cursor', () => {
     const store = LeaseStore.open(dbPath);
     for (const [i, address] of [9n, 3n, 7n, 100n].entries()) store.insertLease(lease({ address, containerId: `c${i}` }));
-    expect([...store.addressesWithin(0n, 50n)]).toEqual([3n, 7n, 9n]);
+    expect([...store.addressesWithin('default', 0n, 50n)]).toEqual([3n, 7n, 9n]);
+    expect([...store.addressesWithin('other', 0n, 50n)]).toEqual([]);
     store.setCursor('p4', 9n);
     store.setCursor('p4', 7n);
     expect(store.cursor('p4')).toBe(7n);

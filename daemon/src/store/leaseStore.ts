@@ -5,7 +5,7 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } fro
 import { dirname } from 'node:path';
 import { AddressInUseError } from '../errors.ts';
 import { addressFromKey, addressKey, formatAddress, type IpFamily } from '../ip/address.ts';
-import type { LeaseFilter, LeaseRecord } from './leaseRecord.ts';
+import type { LeaseFilter, LeaseRecord, LeaseState, NewLease } from './leaseRecord.ts';
 import { migrations, schemaVersion } from './migrations.ts';
 import { StoreOpenError } from './storeOpenError.ts';
 
@@ -22,10 +22,14 @@ interface LeaseRow {
   netns: string;
   boot_id: string;
   created_at_ms: number;
+  address_space: string;
+  state: LeaseState;
+  reusable_at_ms: number;
 }
 
-const ADDRESS_SPACE = 'default';
-const LEASE_COLUMNS = 'pool, family, address, container_id, ifname, network, pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms';
+const LEASE_COLUMNS = `pool, family, address, container_id, ifname, network, pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms,
+  address_space, state, reusable_at_ms`;
+const ACTIVE = "state = 'active'";
 
 export class LeaseStore {
   private readonly statements;
@@ -34,20 +38,30 @@ export class LeaseStore {
     this.statements = {
       insert: db.prepare(`INSERT INTO leases (address_space, address, address_text, family, pool, container_id, ifname, network,
           pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms)
-        VALUES ('${ADDRESS_SPACE}', @address, @addressText, @family, @pool, @containerId, @ifname, @network,
+        VALUES (@networkInstance, @address, @addressText, @family, @pool, @containerId, @ifname, @network,
           @podNamespace, @podName, @podUid, @netns, @bootId, @createdAtMs)`),
       deleteOne: db.prepare<[string, string, string], LeaseRow>(
-        `DELETE FROM leases WHERE container_id = ? AND ifname = ? AND pool = ? RETURNING ${LEASE_COLUMNS}`),
+        `DELETE FROM leases WHERE container_id = ? AND ifname = ? AND pool = ? AND ${ACTIVE} RETURNING ${LEASE_COLUMNS}`),
+      coolOne: db.prepare<[string, number, string, string, string], LeaseRow>(
+        `UPDATE leases SET state = 'cooling', owner_key = ?, reusable_at_ms = ?
+          WHERE container_id = ? AND ifname = ? AND pool = ? AND ${ACTIVE} RETURNING ${LEASE_COLUMNS}`),
+      coolingOfOwner: db.prepare<[string, string], LeaseRow>(
+        `SELECT ${LEASE_COLUMNS} FROM leases WHERE pool = ? AND owner_key = ? AND state = 'cooling' ORDER BY reusable_at_ms DESC LIMIT 1`),
+      deleteAt: db.prepare<[string, Buffer], LeaseRow>(`DELETE FROM leases WHERE address_space = ? AND address = ? RETURNING ${LEASE_COLUMNS}`),
+      deleteCooled: db.prepare<[number], LeaseRow>(
+        `DELETE FROM leases WHERE state = 'cooling' AND reusable_at_ms <= ? RETURNING ${LEASE_COLUMNS}`),
+      nextReusableAt: db.prepare<[], [number | null]>("SELECT min(reusable_at_ms) FROM leases WHERE state = 'cooling'").raw(),
       byAttachment: db.prepare<[string, string], LeaseRow>(
-        `SELECT ${LEASE_COLUMNS} FROM leases WHERE container_id = ? AND ifname = ? ORDER BY pool`),
-      byAddress: db.prepare<[Buffer], LeaseRow>(
-        `SELECT ${LEASE_COLUMNS} FROM leases WHERE address_space = '${ADDRESS_SPACE}' AND address = ?`),
-      addressesWithin: db.prepare<[Buffer, Buffer], [Buffer]>(
-        `SELECT address FROM leases WHERE address_space = '${ADDRESS_SPACE}' AND address BETWEEN ? AND ? ORDER BY address`).raw(),
-      distinctNetns: db.prepare<[], [string]>("SELECT DISTINCT netns FROM leases WHERE netns != ''").raw(),
-      byNetns: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE netns = ?`),
-      fromOtherBoots: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE boot_id != '' AND boot_id != ?`),
-      countsByPool: db.prepare<[], { pool: string; n: number }>('SELECT pool, count(*) AS n FROM leases GROUP BY pool'),
+        `SELECT ${LEASE_COLUMNS} FROM leases WHERE container_id = ? AND ifname = ? AND ${ACTIVE} ORDER BY pool`),
+      byAddress: db.prepare<[string, Buffer], LeaseRow>(
+        `SELECT ${LEASE_COLUMNS} FROM leases WHERE address_space = ? AND address = ?`),
+      addressesWithin: db.prepare<[string, Buffer, Buffer], [Buffer]>(
+        'SELECT address FROM leases WHERE address_space = ? AND address BETWEEN ? AND ? ORDER BY address').raw(),
+      distinctNetns: db.prepare<[], [string]>(`SELECT DISTINCT netns FROM leases WHERE netns != '' AND ${ACTIVE}`).raw(),
+      byNetns: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE netns = ? AND ${ACTIVE}`),
+      fromOtherBoots: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE boot_id != '' AND boot_id != ? AND ${ACTIVE}`),
+      coolingCount: db.prepare<[string], [number]>("SELECT count(*) FROM leases WHERE pool = ? AND state = 'cooling'").raw(),
+      countsByPool: db.prepare<[], { pool: string; n: number }>(`SELECT pool, count(*) AS n FROM leases WHERE ${ACTIVE} GROUP BY pool`),
       cursor: db.prepare<[string], { last_address: Buffer }>('SELECT last_address FROM pool_cursors WHERE pool = ?'),
       setCursor: db.prepare('INSERT INTO pool_cursors (pool, last_address) VALUES (?, ?) ON CONFLICT (pool) DO UPDATE SET last_address = excluded.last_address'),
     };
@@ -105,9 +119,10 @@ export class LeaseStore {
     return this.db.transaction(fn)();
   }
 
-  insertLease(lease: LeaseRecord): void {
+  insertLease(lease: NewLease): void {
     try {
       this.statements.insert.run({
+        networkInstance: lease.networkInstance,
         address: addressKey(lease.address),
         addressText: formatAddress(lease.address, lease.family),
         family: lease.family,
@@ -123,7 +138,7 @@ export class LeaseStore {
         createdAtMs: lease.createdAtMs,
       });
     } catch (error) {
-      const holder = this.leaseAt(lease.address);
+      const holder = this.leaseAt(lease.networkInstance, lease.address);
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && holder) {
         throw new AddressInUseError(formatAddress(lease.address, lease.family), holder.pool, holder);
       }
@@ -137,12 +152,45 @@ export class LeaseStore {
     return row ? toRecord(row) : undefined;
   }
 
+  /**
+   * Moves the active lease of an attachment in a pool to cooling until reusableAtMs, remembering
+   * its owner; returns it (as it was), or undefined when there was none.
+   */
+  coolLease(pool: string, containerId: string, ifname: string, ownerKey: string, reusableAtMs: number): LeaseRecord | undefined {
+    const row = this.statements.coolOne.get(ownerKey, reusableAtMs, containerId, ifname, pool);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** The cooling lease a returning owner may take back in a pool, if any. */
+  coolingLeaseOf(pool: string, ownerKey: string): LeaseRecord | undefined {
+    const row = this.statements.coolingOfOwner.get(pool, ownerKey);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Deletes whatever lease (active or cooling) holds an address of a network instance. */
+  deleteLeaseAt(networkInstance: string, address: bigint): LeaseRecord | undefined {
+    const row = this.statements.deleteAt.get(networkInstance, addressKey(address));
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Deletes the cooling leases whose delay is over by nowMs; returns them. */
+  deleteCooledLeases(nowMs: number): LeaseRecord[] {
+    return this.statements.deleteCooled.all(nowMs).map(toRecord);
+  }
+
+  /** When the next cooling lease becomes reusable, or undefined when none is cooling. */
+  nextReusableAtMs(): number | undefined {
+    const [value] = this.statements.nextReusableAt.get() ?? [null];
+    return value ?? undefined;
+  }
+
   leasesOfAttachment(containerId: string, ifname: string): LeaseRecord[] {
     return this.statements.byAttachment.all(containerId, ifname).map(toRecord);
   }
 
-  leaseAt(address: bigint): LeaseRecord | undefined {
-    const row = this.statements.byAddress.get(addressKey(address));
+  /** The lease, active or cooling, holding an address of a network instance. */
+  leaseAt(networkInstance: string, address: bigint): LeaseRecord | undefined {
+    const row = this.statements.byAddress.get(networkInstance, addressKey(address));
     return row ? toRecord(row) : undefined;
   }
 
@@ -152,16 +200,19 @@ export class LeaseStore {
     if (filter.pool) { where.push('pool = ?'); params.push(filter.pool); }
     if (filter.containerId) { where.push('container_id = ?'); params.push(filter.containerId); }
     if (filter.network) { where.push('network = ?'); params.push(filter.network); }
+    if (filter.networkInstance) { where.push('address_space = ?'); params.push(filter.networkInstance); }
+    if (filter.state) { where.push('state = ?'); params.push(filter.state); }
     const sql = `SELECT ${LEASE_COLUMNS} FROM leases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pool, address`;
     return this.db.prepare<string[], LeaseRow>(sql).all(...params).map(toRecord);
   }
 
   /**
-   * Held addresses in [first, last] in ascending order, streamed (a subnet may hold millions).
-   * By address, not by pool name: a lease left by a renamed or removed pool still blocks its address.
+   * Held addresses (active or cooling) of a network instance in [first, last] in ascending order,
+   * streamed (a subnet may hold millions). By address, not by pool name: a lease left by a renamed
+   * or removed pool still blocks its address.
    */
-  *addressesWithin(first: bigint, last: bigint): Generator<bigint> {
-    for (const [key] of this.statements.addressesWithin.iterate(addressKey(first), addressKey(last))) yield addressFromKey(key);
+  *addressesWithin(networkInstance: string, first: bigint, last: bigint): Generator<bigint> {
+    for (const [key] of this.statements.addressesWithin.iterate(networkInstance, addressKey(first), addressKey(last))) yield addressFromKey(key);
   }
 
   /** Every netns path some lease records. */
@@ -176,6 +227,10 @@ export class LeaseStore {
   /** Leases made during another boot of this node (bootId recorded and different). */
   leasesFromOtherBoots(bootId: string): LeaseRecord[] {
     return this.statements.fromOtherBoots.all(bootId).map(toRecord);
+  }
+
+  coolingCount(pool: string): number {
+    return this.statements.coolingCount.get(pool)?.[0] ?? 0;
   }
 
   leaseCountsByPool(): Map<string, number> {
@@ -230,6 +285,9 @@ function toRecord(row: LeaseRow): LeaseRecord {
     netns: row.netns,
     bootId: row.boot_id,
     createdAtMs: row.created_at_ms,
+    networkInstance: row.address_space,
+    state: row.state,
+    reusableAtMs: row.reusable_at_ms,
   };
 }
 

@@ -30,6 +30,59 @@ export const migrations: readonly string[] = [
     last_address BLOB NOT NULL
   );
   `,
+  // 2: network instances (address_space is the pool's network), cooling leases (reclaim delay)
+  // kept in the same table so that UNIQUE (address_space, address) still covers every held
+  // address, and prefix leases. The attachment key is unique among active leases only.
+  `
+  CREATE TABLE leases_v2 (
+    id             INTEGER PRIMARY KEY,
+    address_space  TEXT    NOT NULL DEFAULT 'default',  -- the pool's network instance
+    address        BLOB    NOT NULL,  -- 16-byte big-endian, sorts like the address
+    address_text   TEXT    NOT NULL,  -- for people reading the database
+    family         INTEGER NOT NULL CHECK (family IN (4, 6)),
+    pool           TEXT    NOT NULL,
+    container_id   TEXT    NOT NULL,
+    ifname         TEXT    NOT NULL,
+    network        TEXT    NOT NULL DEFAULT '',  -- CNI network name
+    pod_namespace  TEXT    NOT NULL DEFAULT '',
+    pod_name       TEXT    NOT NULL DEFAULT '',
+    pod_uid        TEXT    NOT NULL DEFAULT '',
+    netns          TEXT    NOT NULL DEFAULT '',
+    boot_id        TEXT    NOT NULL DEFAULT '',
+    created_at_ms  INTEGER NOT NULL,
+    state          TEXT    NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'cooling')),
+    owner_key      TEXT    NOT NULL DEFAULT '',  -- who gets a cooling address back
+    reusable_at_ms INTEGER NOT NULL DEFAULT 0,   -- cooling until then
+    UNIQUE (address_space, address)
+  );
+  INSERT INTO leases_v2 (id, address_space, address, address_text, family, pool, container_id, ifname, network,
+      pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms)
+    SELECT id, address_space, address, address_text, family, pool, container_id, ifname, network,
+      pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms FROM leases;
+  DROP TABLE leases;
+  ALTER TABLE leases_v2 RENAME TO leases;
+  CREATE UNIQUE INDEX leases_by_attachment ON leases (container_id, ifname, pool) WHERE state = 'active';
+  CREATE INDEX leases_by_pool ON leases (pool, address);
+  CREATE INDEX leases_by_network ON leases (network);
+  CREATE INDEX leases_by_netns ON leases (netns);
+  CREATE INDEX leases_cooling_by_owner ON leases (pool, owner_key) WHERE state = 'cooling';
+  CREATE INDEX leases_cooling_by_expiry ON leases (reusable_at_ms) WHERE state = 'cooling';
+  CREATE TABLE prefix_leases (
+    id             INTEGER PRIMARY KEY,
+    address_space  TEXT    NOT NULL,  -- the pool's network instance
+    pool           TEXT    NOT NULL,
+    family         INTEGER NOT NULL CHECK (family IN (4, 6)),
+    first_address  BLOB    NOT NULL,  -- 16-byte big-endian
+    prefix_length  INTEGER NOT NULL,
+    prefix_text    TEXT    NOT NULL,
+    owner          TEXT    NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    state          TEXT    NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'cooling')),
+    reusable_at_ms INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (address_space, first_address),
+    UNIQUE (pool, owner)
+  );
+  `,
 ];
 
 export const schemaVersion = migrations.length;
