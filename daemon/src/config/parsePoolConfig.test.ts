@@ -196,3 +196,65 @@ pools:
     expect(() => parsePoolConfig('pools: []', 'x.json')).toThrow(/^x\.json: pools: is empty: configure at least one pool$/);
   });
 });
+
+describe('parsePoolConfig: the pool model', () => {
+  it('reads network, labels, strategy, reclaim delay, per-range settings and pre-allocations', () => {
+    const config = parsePoolConfig(`pools:
+  - name: metal
+    network: blue
+    labels: { tier: db, "example.com/zone": a }
+    subnet: 192.168.0.0/16
+    strategy: lowestFree
+    reclaimDelaySeconds: 30
+    ranges:
+      - { start: 192.168.1.10, end: 192.168.1.20, prefixLength: 24, gateway: 192.168.1.1 }
+      - { start: 192.168.2.10, end: 192.168.2.20 }
+    preAllocations:
+      - { address: 192.168.1.10, pod: db/primary-0 }
+      - { address: 192.168.1.11, containerId: abc }
+      - { address: 192.168.2.10, labels: { app: router } }
+  - { name: same-subnet-other-network, subnet: 192.168.0.0/16 }
+`, 't');
+    const pool = config.pools[0]!;
+    expect(pool).toMatchObject({ kind: 'address', network: 'blue', labels: { tier: 'db', 'example.com/zone': 'a' }, strategy: 'lowestFree', reclaimDelaySeconds: 30 });
+    expect(pool.ranges[0]).toMatchObject({ prefixLength: 24, gateway: 0xc0a80101n });
+    expect(pool.ranges[1]!.prefixLength).toBeUndefined();
+    expect(pool.preAllocations.map((entry) => entry.owner)).toEqual([
+      { kind: 'pod', namespace: 'db', name: 'primary-0' }, { kind: 'containerId', containerId: 'abc' }, { kind: 'labels', labels: { app: 'router' } },
+    ]);
+    expect(config.pools[1]).toMatchObject({ network: 'default', strategy: 'roundRobin', reclaimDelaySeconds: 0, labels: {}, preAllocations: [] });
+  });
+
+  const pool = (lines: string, subnet = '10.1.0.0/24') => `pools:\n  - name: ok\n    subnet: ${JSON.stringify(subnet)}\n${lines}`;
+  it.each([
+    { name: 'network not a name', text: pool('    network: Blue Net\n'), path: 'pools[0].network', message: /not a valid network name/ },
+    { name: 'labels not a mapping', text: pool('    labels: [a]\n'), path: 'pools[0].labels', message: /must be a mapping of label names/ },
+    { name: 'label value a number', text: pool('    labels: { tier: 1 }\n'), path: 'pools[0].labels.tier', message: /must be a string, not the number 1 \(quote it\)/ },
+    { name: 'label name invalid', text: pool('    labels: { "-x": a }\n'), path: 'pools[0].labels.-x', message: /not a valid label name/ },
+    { name: 'unknown strategy', text: pool('    strategy: fastest\n'), path: 'pools[0].strategy', message: /fastest is not one of roundRobin, lowestFree, random/ },
+    { name: 'prefix strategy on an address pool', text: pool('    strategy: efficient\n'), path: 'pools[0].strategy', message: /not one of roundRobin/ },
+    { name: 'negative reclaim delay', text: pool('    reclaimDelaySeconds: -1\n'), path: 'pools[0].reclaimDelaySeconds', message: /out of range: use 0 to 604800/ },
+    { name: 'fractional reclaim delay', text: pool('    reclaimDelaySeconds: 1.5\n'), path: 'pools[0].reclaimDelaySeconds', message: /whole number/ },
+    { name: 'range prefix shorter than the subnet', text: pool('    ranges: [{ start: 10.1.0.10, end: 10.1.0.20, prefixLength: 16 }]\n'), path: 'pools[0].ranges[0].prefixLength', message: /16 is out of range: use 24 to 32/ },
+    { name: 'range across its own prefix', text: pool('    ranges: [{ start: 10.1.0.10, end: 10.1.0.200, prefixLength: 25 }]\n'), path: 'pools[0].ranges[0].prefixLength', message: /10\.1\.0\.10 and end 10\.1\.0\.200 are not in one \/25/ },
+    { name: 'range gateway outside its prefix', text: pool('    ranges: [{ start: 10.1.0.2, end: 10.1.0.12, prefixLength: 28, gateway: 10.1.0.100 }]\n'), path: 'pools[0].ranges[0].gateway', message: /10\.1\.0\.100 is not inside subnet 10\.1\.0\.0\/28/ },
+    { name: 'range gateway is the broadcast', text: pool('    ranges: [{ start: 10.1.0.1, end: 10.1.0.5, prefixLength: 29, gateway: 10.1.0.7 }]\n'), path: 'pools[0].ranges[0].gateway', message: /broadcast address of 10\.1\.0\.0\/29/ },
+    { name: 'range gateway of the wrong family', text: pool('    ranges: [{ start: 10.1.0.1, end: 10.1.0.5, gateway: "fd00::1" }]\n'), path: 'pools[0].ranges[0].gateway', message: /IPv6, but the pool's subnet is IPv4/ },
+    { name: 'pre-allocation outside the ranges', text: pool('    ranges: [{ start: 10.1.0.10, end: 10.1.0.20 }]\n    preAllocations: [{ address: 10.1.0.30, pod: a/b }]\n'), path: 'pools[0].preAllocations[0].address', message: /10\.1\.0\.30 cannot be handed out by this pool/ },
+    { name: 'pre-allocation on the gateway', text: pool('    gateway: 10.1.0.1\n    preAllocations: [{ address: 10.1.0.1, pod: a/b }]\n'), path: 'pools[0].preAllocations[0].address', message: /cannot be handed out/ },
+    { name: 'pre-allocation excluded', text: pool('    exclude: [10.1.0.8/30]\n    preAllocations: [{ address: 10.1.0.9, containerId: c }]\n'), path: 'pools[0].preAllocations[0].address', message: /cannot be handed out/ },
+    { name: 'pre-allocation twice for one address', text: pool('    preAllocations: [{ address: 10.1.0.9, pod: a/b }, { address: 10.1.0.9, pod: a/c }]\n'), path: 'pools[0].preAllocations[1].address', message: /10\.1\.0\.9 is already pre-allocated by pools\[0\]\.preAllocations\[0\]/ },
+    { name: 'pre-allocation twice for one owner', text: pool('    preAllocations: [{ address: 10.1.0.9, labels: { a: x, b: y } }, { address: 10.1.0.10, labels: { b: y, a: x } }]\n'), path: 'pools[0].preAllocations[1]', message: /same owner already has pools\[0\]\.preAllocations\[0\]/ },
+    { name: 'pre-allocation without owner', text: pool('    preAllocations: [{ address: 10.1.0.9 }]\n'), path: 'pools[0].preAllocations[0]', message: /names no owner: give exactly one of pod/ },
+    { name: 'pre-allocation with two owners', text: pool('    preAllocations: [{ address: 10.1.0.9, pod: a/b, containerId: c }]\n'), path: 'pools[0].preAllocations[0]', message: /names pod and containerId: give exactly one owner/ },
+    { name: 'pre-allocation pod not namespace/name', text: pool('    preAllocations: [{ address: 10.1.0.9, pod: justname }]\n'), path: 'pools[0].preAllocations[0].pod', message: /justname is not "namespace\/name"/ },
+    { name: 'pre-allocation with empty labels', text: pool('    preAllocations: [{ address: 10.1.0.9, labels: {} }]\n'), path: 'pools[0].preAllocations[0].labels', message: /would match every pod/ },
+    { name: 'pre-allocation address of the wrong family', text: pool('    preAllocations: [{ address: "fd00::9", pod: a/b }]\n'), path: 'pools[0].preAllocations[0].address', message: /IPv6, but the pool's subnet is IPv4/ },
+    { name: 'IPv6 pre-allocation outside the subnet', text: pool('    preAllocations: [{ address: "fd01::9", pod: a/b }]\n', 'fd00::/64'), path: 'pools[0].preAllocations[0].address', message: /fd01::9 cannot be handed out/ },
+    { name: 'unknown pool kind', text: pool('    kind: vlan\n'), path: 'pools[0].kind', message: /vlan is not a pool kind: use "address" .* or "prefix"/ },
+    { name: 'same subnet twice in one network', text: 'pools:\n  - { name: a, network: red, subnet: 10.0.0.0/24 }\n  - { name: b, network: red, subnet: 10.0.0.128/25 }\n', path: 'pools[1].subnet', message: /overlaps pools\[0\] \("a", 10\.0\.0\.0\/24\) in network "red"/ },
+  ])('$name -> $path', ({ text, path, message }) => {
+    const problems = problemsOf(text);
+    expect(problems.filter((problem) => problem.path === path).map((problem) => problem.message), JSON.stringify(problems)).toContainEqual(expect.stringMatching(message));
+  });
+});

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -142,6 +143,58 @@ describe('CommitQueue', () => {
     const store = LeaseStore.open(dbPath);
     const queue = new CommitQueue(store, { maxQueued: 10, maxBatch: 10 });
     await expect(queue.submit(() => store.insertLease(lease({ family: 5 as 4 })))).rejects.toThrow(StoreFailureError);
+    store.close();
+  });
+});
+
+describe('schema migration', () => {
+  it('upgrades a database written by the previous berthd (schema 1) and keeps every lease', () => {
+    // fixtures/leases-v1.db was written by berthd's LeaseStore at schema 1 (commit 6faa741):
+    // 20 IPv4 leases in pool v4, one IPv6 lease, and a round-robin cursor.
+    copyFileSync(new URL('./fixtures/leases-v1.db', import.meta.url), join(dir, 'v1.db'));
+    const before = new Database(join(dir, 'v1.db'), { readonly: true });
+    expect(before.pragma('user_version', { simple: true })).toBe(1);
+    before.close();
+
+    const store = LeaseStore.open(join(dir, 'v1.db'));
+    const leases = store.listLeases();
+    expect(leases).toHaveLength(21);
+    expect(leases.every((l) => l.state === 'active' && l.networkInstance === 'default' && l.reusableAtMs === 0)).toBe(true);
+    expect(store.leasesOfAttachment('c0', 'eth0').map((l) => l.pool)).toEqual(['v4', 'v6']);
+    expect(store.leaseAt('default', 0x0a580002n)).toMatchObject({ containerId: 'c0', podName: 'p0', bootId: 'boot-v1', createdAtMs: 1700000000000 });
+    expect([...store.addressesWithin('default', 0x0a580000n, 0x0a58ffffn)]).toHaveLength(20);
+    expect(store.cursor('v4')).toBe(0x0a580015n);
+    // The new rules hold on migrated data: one address per network, one active lease per attachment and pool.
+    expect(() => store.insertLease({ ...lease({ pool: 'v4', address: 0x0a580002n, containerId: 'other' }) })).toThrow(AddressInUseError);
+    expect(() => store.insertLease({ ...lease({ pool: 'v4', address: 0x0a580099n, containerId: 'c1' }) })).toThrow(/UNIQUE/);
+    store.insertLease(lease({ pool: 'v4', address: 0x0a580002n, containerId: 'other', networkInstance: 'blue' }));
+    store.close();
+    const after = new Database(join(dir, 'v1.db'), { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(schemaVersion);
+    expect(after.pragma('integrity_check', { simple: true })).toBe('ok');
+    after.close();
+  });
+});
+
+describe('cooling leases', () => {
+  it('cools a lease for its owner, keeps its address held, and deletes it once the delay is over', () => {
+    const store = LeaseStore.open(dbPath);
+    store.insertLease(lease());
+    expect(store.coolLease('p4', 'c1', 'eth0', 'pod:ns/pod/eth0', 5000)).toMatchObject({ state: 'cooling', reusableAtMs: 5000 });
+    expect(store.leasesOfAttachment('c1', 'eth0')).toEqual([]);
+    expect(store.leaseAt('default', 0x0a000005n)).toMatchObject({ state: 'cooling', reusableAtMs: 5000 });
+    expect([...store.addressesWithin('default', 0n, 0xffffffffn)]).toEqual([0x0a000005n]);
+    expect(store.coolingLeaseOf('p4', 'pod:ns/pod/eth0')?.address).toBe(0x0a000005n);
+    expect(store.coolingLeaseOf('p4', 'pod:ns/other/eth0')).toBeUndefined();
+    expect(store.coolingCount('p4')).toBe(1);
+    expect(store.leaseCountsByPool()).toEqual(new Map());
+    // The same attachment may hold a new active lease while its old address cools.
+    store.insertLease(lease({ address: 0x0a000006n }));
+    expect(store.listLeases({ state: 'cooling' })).toHaveLength(1);
+    expect(store.nextReusableAtMs()).toBe(5000);
+    expect(store.deleteCooledLeases(4999)).toEqual([]);
+    expect(store.deleteCooledLeases(5000).map((l) => l.address)).toEqual([0x0a000005n]);
+    expect(store.nextReusableAtMs()).toBeUndefined();
     store.close();
   });
 });

@@ -154,7 +154,7 @@ export class LeaseStore {
 
   /**
    * Moves the active lease of an attachment in a pool to cooling until reusableAtMs, remembering
-   * its owner; returns it (as it was), or undefined when there was none.
+   * its owner; returns it as it is now (cooling), or undefined when there was none.
    */
   coolLease(pool: string, containerId: string, ifname: string, ownerKey: string, reusableAtMs: number): LeaseRecord | undefined {
     const row = this.statements.coolOne.get(ownerKey, reusableAtMs, containerId, ifname, pool);
