@@ -111,8 +111,8 @@ describe('berthctl', () => {
   it('shows pools as a table and as JSON', () => {
     const human = berthctl(daemon.socketPath, 'pools');
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^POOL\s+SUBNET\s+USED/);
-    expect(human.stdout).toMatch(/v4\s+10\.50\.0\.0\/24\s+\[\.+\]\s+0\.7%\s+2\s+251\s+253/);
+    expect(human.stdout).toMatch(/^POOL\s+KIND\s+NETWORK\s+SUBNET\s+USED/);
+    expect(human.stdout).toMatch(/v4\s+address\s+default\s+10\.50\.0\.0\/24\s+\[\.+\]\s+0\.7%\s+2\s+0\s+251\s+253\s+roundRobin/);
     const json = JSON.parse(berthctl(daemon.socketPath, 'pools', '--json').stdout) as { name: string; allocated: string }[];
     expect(json.find((p) => p.name === 'v4')?.allocated).toBe('2');
   });
@@ -121,7 +121,7 @@ describe('berthctl', () => {
     const all = JSON.parse(berthctl(daemon.socketPath, 'leases', '--json').stdout) as { containerId: string }[];
     expect(all).toHaveLength(3);
     const one = berthctl(daemon.socketPath, 'leases', '--container', 'ctl-a', '--pool', 'v6');
-    expect(one.stdout).toMatch(/v6\s+fd00:50::2\s+ctl-a\s+eth0\s+opsnet\s+ns1\/pod-a/);
+    expect(one.stdout).toMatch(/v6\s+fd00:50::2\s+active\s+ctl-a\s+eth0\s+opsnet\s+ns1\/pod-a/);
   });
 
   it('checks and releases an attachment, with exit codes scripts can rely on', () => {
