@@ -55,9 +55,25 @@ describe('runCommand', () => {
     }, ipam.connect);
     expect(ipam.calls).toEqual([{ method: 'Allocate', socketPath: '/s.sock', timeoutMs: 10_000, request: {
       containerId: 'c1', ifname: 'eth0', pools: ['v4', 'v6'], requestedIps: ['10.0.0.5/24', '10.0.0.9'],
-      podNamespace: 'ns', podName: 'p', podUid: 'u', netns: '/var/run/netns/c1', network: 'net1',
+      podNamespace: 'ns', podName: 'p', podUid: 'u', netns: '/var/run/netns/c1', network: 'net1', podLabels: {},
     } }]);
     expect(JSON.parse(output ?? '')).toEqual({ cniVersion: '0.4.0', ips: [{ version: '4', address: '10.0.0.5/24', gateway: '10.0.0.1' }] });
+  });
+
+  it('ADD, CHECK and STATUS send a pool selector and pod labels; DEL releases every pool of the attachment', async () => {
+    const ipam = fakeIpam({ Allocate: { allocations: [allocation] }, Check: { allocations: [allocation] }, Release: { released: [] },
+      Status: { pools: [{ name: 'v4', free: '3', size: '4' }], configError: '' } });
+    const selected = (cniVersion: string, extra: Record<string, unknown> = {}) => parseNetworkConfig(JSON.stringify({
+      cniVersion, name: 'net1', ipam: { poolSelector: { matchLabels: { tier: 'db' } }, socket: '/s.sock' }, args: { cni: { labels: { app: 'pg' } } }, ...extra }));
+    await runCommand({ env: env('ADD'), config: selected('1.1.0') }, ipam.connect);
+    await runCommand({ env: env('CHECK'), config: selected('1.1.0', { prevResult: { ips: [{ address: '10.0.0.5/24' }] } }) }, ipam.connect);
+    await runCommand({ env: env('STATUS'), config: selected('1.1.0') }, ipam.connect);
+    await runCommand({ env: env('DEL'), config: selected('1.1.0') }, ipam.connect);
+    const requests = ipam.calls.map((call) => call.request as Record<string, unknown>);
+    expect(requests[0]).toMatchObject({ pools: [], poolSelector: { matchLabels: { tier: 'db' } }, podLabels: { app: 'pg' } });
+    expect(requests[1]).toMatchObject({ pools: [], poolSelector: { matchLabels: { tier: 'db' } }, expectedAddresses: ['10.0.0.5/24'] });
+    expect(requests[2]).toEqual({ pools: [], poolSelector: { matchLabels: { tier: 'db' } } });
+    expect(requests[3]).toEqual({ containerId: 'c1', ifname: 'eth0', pools: [] });
   });
 
   it('DEL releases and prints nothing', async () => {

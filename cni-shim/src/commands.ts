@@ -3,13 +3,13 @@
 import { CniCode } from '../../daemon/src/errors.ts';
 import { CniError } from './cni/cniError.ts';
 import type { CniCommand, CniEnvironment } from './cni/environment.ts';
-import { expectedAddresses, poolsOf, validAttachments, type NetworkConfig } from './cni/networkConfig.ts';
+import { expectedAddresses, poolSelectorOf, poolsOf, validAttachments, type NetworkConfig } from './cni/networkConfig.ts';
 import { requestedIps } from './cni/requestedIps.ts';
 import { toCniResult } from './cni/result.ts';
 import { FIRST_VERSION_OF, isAtLeast, isSupportedVersion, LATEST_VERSION, SUPPORTED_VERSIONS } from './cni/versions.ts';
 import { cniErrorOf, statusErrorOf } from './cniTranslation.ts';
 import { GrpcCallError } from './grpcCallError.ts';
-import type { IpamCaller, IpamMethod, IpamMethods } from './ipamMessages.ts';
+import type { IpamCaller, IpamMethod, IpamMethods, PoolSelectorMessage } from './ipamMessages.ts';
 
 /** STATUS answers "can ADD work now?" quickly; it must not wait out a long ADD timeout. */
 export const STATUS_TIMEOUT_MS = 2000;
@@ -41,21 +41,28 @@ export async function runCommand(invocation: Invocation, connectIpam: ConnectIpa
   const timeoutMs = config.ipam.timeoutSeconds * 1000;
   switch (env.command) {
     case 'ADD': {
+      const selector = poolSelectorOf(config);
       const request = {
         containerId: env.containerId, ifname: env.ifname, pools: poolsOf(config), requestedIps: requestedIps(config, env.args),
         podNamespace: env.args.podNamespace, podName: env.args.podName, podUid: env.args.podUid, netns: env.netns, network: config.name,
+        podLabels: config.podLabels, ...(selector === undefined ? {} : { poolSelector: selector }),
       };
       const response = await call(connectIpam(config.ipam.socket, timeoutMs), 'Allocate', request);
       return JSON.stringify(toCniResult(config.cniVersion, response.allocations));
     }
     case 'DEL':
+      // With a selector the pools are whatever it matched at ADD: release every lease of the
+      // attachment (an interface belongs to one network), so a relabelled pool leaks nothing.
       await call(connectIpam(config.ipam.socket, timeoutMs), 'Release',
         { containerId: env.containerId, ifname: env.ifname, pools: poolsOf(config) });
       return undefined;
     case 'CHECK': {
       const expected = expectedAddresses(config);
-      await call(connectIpam(config.ipam.socket, timeoutMs), 'Check',
-        { containerId: env.containerId, ifname: env.ifname, pools: poolsOf(config), expectedAddresses: expected });
+      const selector = poolSelectorOf(config);
+      await call(connectIpam(config.ipam.socket, timeoutMs), 'Check', {
+        containerId: env.containerId, ifname: env.ifname, pools: poolsOf(config), expectedAddresses: expected,
+        ...(selector === undefined ? {} : { poolSelector: selector }),
+      });
       return undefined;
     }
     case 'GC': {
@@ -65,17 +72,17 @@ export async function runCommand(invocation: Invocation, connectIpam: ConnectIpa
       return undefined;
     }
     case 'STATUS':
-      await checkStatus(connectIpam(config.ipam.socket, Math.min(timeoutMs, STATUS_TIMEOUT_MS)), poolsOf(config));
+      await checkStatus(connectIpam(config.ipam.socket, Math.min(timeoutMs, STATUS_TIMEOUT_MS)), poolsOf(config), poolSelectorOf(config));
       return undefined;
     case 'VERSION':
       return versionOutput(config.cniVersion);
   }
 }
 
-async function checkStatus(ipam: IpamCaller, pools: readonly string[]): Promise<void> {
+async function checkStatus(ipam: IpamCaller, pools: readonly string[], poolSelector: PoolSelectorMessage | undefined): Promise<void> {
   let response: IpamMethods['Status']['response'];
   try {
-    response = await ipam.call('Status', { pools });
+    response = await ipam.call('Status', { pools, ...(poolSelector === undefined ? {} : { poolSelector }) });
   } catch (error) {
     throw error instanceof GrpcCallError ? statusErrorOf(error) : error;
   }

@@ -20,12 +20,14 @@ export interface AllocationMessage {
   readonly family: IpFamilyName;
 }
 export interface PoolUsageMessage { readonly name: string; readonly free: string; readonly size: string }
+export interface PoolSelectorMessage { readonly matchLabels: Readonly<Record<string, string>> }
 
 export interface IpamMethods {
   Allocate: {
     request: {
       containerId: string; ifname: string; pools: readonly string[]; requestedIps: readonly string[];
       podNamespace: string; podName: string; podUid: string; netns: string; network: string;
+      podLabels?: Readonly<Record<string, string>>; poolSelector?: PoolSelectorMessage;
     };
     response: { allocations: readonly AllocationMessage[] };
   };
@@ -34,7 +36,7 @@ export interface IpamMethods {
     response: { released: readonly unknown[] };
   };
   Check: {
-    request: { containerId: string; ifname: string; pools: readonly string[]; expectedAddresses: readonly string[] };
+    request: { containerId: string; ifname: string; pools: readonly string[]; expectedAddresses: readonly string[]; poolSelector?: PoolSelectorMessage };
     response: { allocations: readonly AllocationMessage[] };
   };
   GarbageCollect: {
@@ -42,7 +44,7 @@ export interface IpamMethods {
     response: { released: readonly unknown[] };
   };
   Status: {
-    request: { pools: readonly string[] };
+    request: { pools: readonly string[]; poolSelector?: PoolSelectorMessage };
     response: { pools: readonly PoolUsageMessage[]; configError: string };
   };
 }

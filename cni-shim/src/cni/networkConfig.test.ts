@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from './cniError.ts';
 import { parseCniArgs } from './environment.ts';
-import { DEFAULT_SOCKET, expectedAddresses, parseNetworkConfig, poolsOf, validAttachments } from './networkConfig.ts';
+import { DEFAULT_SOCKET, expectedAddresses, parseNetworkConfig, poolSelectorOf, poolsOf, validAttachments } from './networkConfig.ts';
 import { isIpWithOptionalPrefix, requestedIps } from './requestedIps.ts';
 
 const base = { cniVersion: '1.0.0', name: 'net1', type: 'bridge', ipam: { type: 'berth', pools: ['v4', 'v6'] } };
@@ -20,7 +20,8 @@ function errorOf(run: () => unknown): CniError {
 describe('parseNetworkConfig', () => {
   it('fills in defaults', () => {
     const config = parseNetworkConfig(json({ cniVersion: '0.3.1', name: 'net1', ipam: {} }));
-    expect(config.ipam).toEqual({ type: 'berth', pools: undefined, socket: DEFAULT_SOCKET, timeoutSeconds: 10 });
+    expect(config.ipam).toEqual({ type: 'berth', pools: undefined, poolSelector: {}, socket: DEFAULT_SOCKET, timeoutSeconds: 10 });
+    expect(config.podLabels).toEqual({});
     expect(poolsOf(config)).toEqual(['net1']);
     expect(config.disableGC).toBe(false);
   });
@@ -31,6 +32,30 @@ describe('parseNetworkConfig', () => {
     ['single string', 'a', ['a']],
   ])('reads pools as %s', (_name, pools, expected) => {
     expect(poolsOf(parseNetworkConfig(json({ ...base, ipam: { pools } })))).toEqual(expected);
+  });
+
+  it('reads a pool selector instead of pools, and pod labels from args.cni.labels', () => {
+    const config = parseNetworkConfig(json({ ...base, ipam: { poolSelector: { matchLabels: { tier: 'db' } } }, args: { cni: { labels: { app: 'pg' } } } }));
+    expect(poolsOf(config)).toEqual([]);
+    expect(poolSelectorOf(config)).toEqual({ matchLabels: { tier: 'db' } });
+    expect(config.podLabels).toEqual({ app: 'pg' });
+    expect(poolSelectorOf(parseNetworkConfig(json(base)))).toBeUndefined();
+  });
+
+  it.each([
+    ['pools and a selector', { pools: ['a'], poolSelector: { matchLabels: { a: 'b' } } }, 7, /not both/],
+    ['a selector that is not an object', { poolSelector: 'tier=db' }, 7, /ipam.poolSelector: must be an object/],
+    ['an empty selector', { poolSelector: { matchLabels: {} } }, 7, /must name at least one label/],
+    ['a selector label that is a number', { poolSelector: { matchLabels: { a: 1 } } }, 7, /matchLabels\.a: must be a string/],
+    ['matchExpressions', { poolSelector: { matchExpressions: [] } }, 2, /ipam.poolSelector.matchExpressions: unsupported field/],
+  ])('refuses %s', (_name, ipam, code, message) => {
+    const error = errorOf(() => parseNetworkConfig(json({ ...base, ipam })));
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuses pod labels that are not strings', () => {
+    expect(errorOf(() => parseNetworkConfig(json({ ...base, args: { cni: { labels: { a: true } } } }))).message).toMatch(/args.cni.labels.a: must be a string/);
   });
 
   it('accepts another ipam.type, socket and timeout', () => {

@@ -9,8 +9,10 @@ export const MAX_TIMEOUT_SECONDS = 300;
 
 export interface IpamConfig {
   readonly type: string;
-  /** Undefined: the network name is the pool name. */
+  /** Undefined: the network name is the pool name (unless a selector is given). */
   readonly pools: readonly string[] | undefined;
+  /** ipam.poolSelector.matchLabels: the daemon picks the pools whose labels match (empty: none). */
+  readonly poolSelector: Readonly<Record<string, string>>;
   readonly socket: string;
   readonly timeoutSeconds: number;
 }
@@ -28,12 +30,14 @@ export interface NetworkConfig {
   readonly runtimeIps: readonly string[] | undefined;
   /** `args.cni.ips`. */
   readonly argsIps: readonly string[] | undefined;
+  /** `args.cni.labels`: the pod's labels (e.g. multus cni-args), matched by label pre-allocations. */
+  readonly podLabels: Readonly<Record<string, string>>;
   readonly disableGC: boolean;
   /** The whole document, for the verb-specific fields (prevResult, cni.dev/valid-attachments). */
   readonly raw: Readonly<Record<string, unknown>>;
 }
 
-const IPAM_KEYS = new Set(['type', 'pools', 'socket', 'timeoutSeconds']);
+const IPAM_KEYS = new Set(['type', 'pools', 'poolSelector', 'socket', 'timeoutSeconds']);
 
 export function invalidConfig(msg: string): CniError {
   return new CniError(CniCode.INVALID_NETWORK_CONFIG, msg);
@@ -83,6 +87,7 @@ export function parseNetworkConfig(text: string): NetworkConfig {
     ipam: parseIpam(doc.ipam),
     runtimeIps: optionalStringArray(runtimeConfig?.ips, 'runtimeConfig.ips'),
     argsIps: optionalStringArray(argsCni?.ips, 'args.cni.ips'),
+    podLabels: argsCni?.labels === undefined ? {} : stringMap(argsCni.labels, 'args.cni.labels'),
     disableGC: doc.disableGC === true,
     raw: doc,
   };
@@ -99,7 +104,33 @@ function parseIpam(value: unknown): IpamConfig {
   }
   const type = value.type === undefined ? 'berth' : nonEmptyString(value.type, 'ipam.type');
   const socket = value.socket === undefined ? DEFAULT_SOCKET : nonEmptyString(value.socket, 'ipam.socket');
-  return { type, pools: parsePools(value.pools), socket, timeoutSeconds: parseTimeout(value.timeoutSeconds) };
+  const pools = parsePools(value.pools);
+  const poolSelector = parsePoolSelector(value.poolSelector);
+  if (pools !== undefined && Object.keys(poolSelector).length > 0) throw invalidConfig('ipam: give ipam.pools or ipam.poolSelector, not both');
+  return { type, pools, poolSelector, socket, timeoutSeconds: parseTimeout(value.timeoutSeconds) };
+}
+
+function parsePoolSelector(value: unknown): Readonly<Record<string, string>> {
+  if (value === undefined) return {};
+  if (!isObject(value)) throw invalidConfig('ipam.poolSelector: must be an object {"matchLabels": {...}}');
+  for (const key of Object.keys(value)) {
+    if (key !== 'matchLabels') throw new CniError(CniCode.UNSUPPORTED_FIELD, `ipam.poolSelector.${key}: unsupported field`, 'berth understands ipam.poolSelector.matchLabels');
+  }
+  const labels = stringMap(value.matchLabels, 'ipam.poolSelector.matchLabels');
+  if (Object.keys(labels).length === 0) throw invalidConfig('ipam.poolSelector.matchLabels: must name at least one label');
+  return labels;
+}
+
+/** A JSON object of string values (labels). */
+function stringMap(value: unknown, path: string): Record<string, string> {
+  if (!isObject(value)) throw invalidConfig(`${path}: must be an object of label names to string values`);
+  const labels: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (key === '') throw invalidConfig(`${path}: a label name is empty`);
+    if (typeof item !== 'string') throw invalidConfig(`${path}.${key}: must be a string, got ${JSON.stringify(item)}`);
+    labels[key] = item;
+  }
+  return labels;
 }
 
 function parsePools(value: unknown): readonly string[] | undefined {
@@ -123,9 +154,15 @@ function parseTimeout(value: unknown): number {
   return value;
 }
 
-/** The pools to ask for: ipam.pools, else one pool named like the network. */
+/** The pools to ask for: ipam.pools, else none when a selector picks them, else one pool named like the network. */
 export function poolsOf(config: NetworkConfig): readonly string[] {
-  return config.ipam.pools ?? [config.name];
+  if (config.ipam.pools !== undefined) return config.ipam.pools;
+  return Object.keys(config.ipam.poolSelector).length > 0 ? [] : [config.name];
+}
+
+/** The pool_selector field of a request, or undefined when pools are named. */
+export function poolSelectorOf(config: NetworkConfig): { matchLabels: Readonly<Record<string, string>> } | undefined {
+  return Object.keys(config.ipam.poolSelector).length > 0 ? { matchLabels: config.ipam.poolSelector } : undefined;
 }
 
 /** CHECK: the addresses in prevResult.ips[].address. */
