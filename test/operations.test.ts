@@ -1,22 +1,16 @@
 // What an operator uses: metrics and probes, grpcurl-style reflection, health, berthctl,
 // backup/restore, hot reload, and the stale-lease cleaner against real namespaces.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../daemon/src/store/leaseStore.ts';
-import { REPO_ROOT, createDaemon, startDaemon, waitUntil, type DaemonHandle } from './support/daemonProcess.ts';
+import { createDaemon, startDaemon, waitUntil, type DaemonHandle } from './support/daemonProcess.ts';
+import { berthctl } from './support/berthctlExec.ts';
 import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
 import { createNetns, deleteNetns, uniqueName } from './support/netns.ts';
 import { callByReflection, healthStatus, listServices } from './support/reflectionClient.ts';
 
-const BERTHCTL = join(REPO_ROOT, 'dist', 'berthctl.mjs');
-
-function berthctl(socket: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, [BERTHCTL, '--socket', socket, ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 function metricsUrl(daemon: DaemonHandle): string {
   const line = daemon.logs().split('\n').reverse().find((l) => l.includes('"daemon.started"'));
