@@ -30,6 +30,10 @@ export function planReload(current: PoolRegistry, next: readonly PoolConfig[]): 
     }
     if (samePool(pool.config, replacement)) continue;
     changed.push(pool.name);
+    if (replacement.network !== pool.config.network && pool.taken.size > 0n) {
+      problems.push(`pool "${pool.name}": moving it from network "${pool.config.network}" to "${replacement.network}" would leave its ${pool.taken.size} lease(s) in the old network; release them first`);
+      continue;
+    }
     const orphaned = orphanedAddresses(pool, replacement);
     if (orphaned.length > 0) {
       problems.push(`pool "${pool.name}": the new ranges no longer cover leased addresses ${orphaned.slice(0, MAX_LISTED).join(', ')}${orphaned.length > MAX_LISTED ? ' and more' : ''}; release them first`);
