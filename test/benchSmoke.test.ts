@@ -12,9 +12,9 @@ type JsonObject = { [key: string]: Json };
 
 const HOST_LOCAL = '/usr/lib/cni/host-local';
 
-function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+function runBench(args: readonly string[], script = 'scripts/bench/run.mjs'): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts/bench/run.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(REPO_ROOT, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -120,4 +120,24 @@ describe('npm run bench (smoke, --quick)', () => {
       }
     }
   });
+});
+
+describe('revision comparison (scripts/bench/compareRevision.mjs)', () => {
+  it('builds another revision and measures both daemons in the same rounds', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'berth-compare-smoke-'));
+    try {
+      const run = await runBench(['--base', 'HEAD', '--rounds', '1', '--round-ms', '150', '--out', out], 'scripts/bench/compareRevision.mjs');
+      expect(run.code, run.output).toBe(0);
+      const results = JSON.parse(readFileSync(join(out, 'revision-compare.json'), 'utf8')) as JsonObject;
+      const levels = list(results.levels, 'levels').map((level) => object(level, 'level'));
+      expect(levels.map((level) => level.concurrency)).toEqual([1, 64]);
+      for (const level of levels) {
+        expectSummary(object(level.headVsBase, 'headVsBase').callsPerSec, 'headVsBase.callsPerSec');
+        expectSummary(object(level.base, 'base').allocateP50Ms, 'base.allocateP50Ms');
+      }
+      expect(readFileSync(join(out, 'revision-compare.md'), 'utf8')).toMatch(/\| 64 \| \d+/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
