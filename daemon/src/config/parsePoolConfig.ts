@@ -152,13 +152,8 @@ function parseAddressPool(entry: Mapping, path: string, common: CommonFields, pr
   if (common.name === undefined || subnet === undefined || bounds === undefined || strategy === undefined) return undefined;
   const config: PoolConfig = {
     kind: 'address',
-    name: common.name,
-    network: common.network,
-    labels: common.labels,
-    family: subnet.family,
-    subnet,
+    ...sharedSettings(common.name, common, subnet),
     strategy,
-    reclaimDelaySeconds: common.reclaimDelaySeconds,
     ranges: ranges === undefined ? [{ start: bounds.first, end: bounds.last }] : ranges.map((range) => range.config).sort(compareIntervals),
     exclude: mergeIntervals((exclude ?? []).map((item) => item.interval)),
     ...(gateway === undefined ? {} : { gateway }),
@@ -208,16 +203,16 @@ function parsePrefixPool(entry: Mapping, path: string, common: CommonFields, pro
   if (common.name === undefined || subnet === undefined || strategy === undefined || prefixLength === undefined) return undefined;
   return {
     kind: 'prefix',
-    name: common.name,
-    network: common.network,
-    labels: common.labels,
-    family: subnet.family,
-    subnet,
+    ...sharedSettings(common.name, common, subnet),
     strategy,
-    reclaimDelaySeconds: common.reclaimDelaySeconds,
     prefixLength,
     reservedSubnets: mergeIntervals(reserved),
   };
+}
+
+/** The settings both pool kinds carry, once their own checks passed. */
+function sharedSettings(name: string, common: CommonFields, subnet: Cidr) {
+  return { name, network: common.network, labels: common.labels, family: subnet.family, subnet, reclaimDelaySeconds: common.reclaimDelaySeconds };
 }
 
 /** A gateway must be inside its subnet, and not its network or broadcast address. */
