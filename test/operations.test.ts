@@ -68,6 +68,8 @@ describe('observability', () => {
   it('lists and calls the API through reflection alone, like grpcurl', async () => {
     const services = await listServices(daemon.socketPath);
     expect(services).toContain('berth.ipam.v1.Ipam');
+    expect(services).toContain('grpc.health.v1.Health');
+    expect(await callByReflection(daemon.socketPath, 'grpc.health.v1.Health', 'Check', { service: '' })).toEqual({ status: 'SERVING' });
     const reply = await callByReflection(daemon.socketPath, 'berth.ipam.v1.Ipam', 'Allocate', { containerId: 'refl', ifname: 'eth0', pools: ['v6'], network: 'opsnet' }) as { allocations: { address: string }[] };
     expect(reply.allocations[0]?.address).toMatch(/^fd00:50::[0-9a-f]+\/64$/);
   });

@@ -19,14 +19,13 @@ export function protoRoot(): string {
   }
 }
 
+const LOAD_OPTIONS = { keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, oneofs: true } as const;
+
 export function loadIpamPackageDefinition(): PackageDefinition {
-  return loadSync(IPAM_PROTO_FILE, {
-    includeDirs: [protoRoot()],
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    arrays: true,
-    oneofs: true,
-  });
+  return loadSync(IPAM_PROTO_FILE, { ...LOAD_OPTIONS, includeDirs: [protoRoot()] });
+}
+
+/** Any other proto file (e.g. grpc.health.v1's), loaded like berth's, for server reflection. */
+export function loadPackageDefinitionOf(protoFile: string): PackageDefinition {
+  return loadSync(protoFile, LOAD_OPTIONS);
 }

@@ -2,9 +2,9 @@
 // (so grpcurl works with nothing but the socket).
 import { Server, ServerCredentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { ipamHandlers, type IpamHandlerDeps } from './ipamHandlers.ts';
-import { IPAM_SERVICE, loadIpamPackageDefinition } from './protoDefinition.ts';
+import { IPAM_SERVICE, loadIpamPackageDefinition, loadPackageDefinitionOf } from './protoDefinition.ts';
 import { bindPrivately } from './unixSocket.ts';
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -28,7 +28,8 @@ export async function startGrpcServer(socketPath: string, deps: IpamHandlerDeps,
   server.addService(ipam.service, ipamHandlers(deps));
   const health = new HealthImplementation({ '': 'SERVING', [IPAM_SERVICE]: 'SERVING' });
   health.addToServer(server);
-  new ReflectionService(packageDefinition).addToServer(server);
+  // Reflection describes every service served, health included, so grpcurl can call both.
+  new ReflectionService({ ...packageDefinition, ...loadPackageDefinitionOf(healthProtoPath) }).addToServer(server);
 
   await bindPrivately(socketPath, (address) => new Promise<number>((resolve, reject) => {
     server.bindAsync(address, ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
