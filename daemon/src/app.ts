@@ -14,6 +14,9 @@ import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
 import { IpamService } from './service/ipamService.ts';
 import { PoolRegistry } from './service/poolRegistry.ts';
 import { PoolState } from './service/poolState.ts';
+import { applyPrefixReload, planPrefixReload } from './service/prefixPoolReload.ts';
+import { PrefixPoolState } from './service/prefixPoolState.ts';
+import { PrefixService } from './service/prefixService.ts';
 import { CommitQueue } from './store/commitQueue.ts';
 import { LeaseStore } from './store/leaseStore.ts';
 
@@ -47,6 +50,7 @@ export class BerthApp {
     readonly store: LeaseStore,
     readonly commitQueue: CommitQueue,
     readonly service: IpamService,
+    readonly prefixService: PrefixService,
     readonly pools: PoolRegistry,
     readonly metrics: BerthMetrics,
     private grpc: GrpcServer | undefined,
@@ -65,7 +69,12 @@ export class BerthApp {
     const store = LeaseStore.open(options.dbPath);
     try {
       const pools = new PoolRegistry(options.config.pools.map((pool) => PoolState.load(pool, store)));
-      const metrics = new BerthMetrics({ poolUsages: () => pools.all().map((pool) => ({ name: pool.name, usage: pool.usage() })) });
+      const prefixPools = options.config.prefixPools.map((pool) => PrefixPoolState.load(pool, store));
+      let prefixService: PrefixService | undefined;
+      const metrics = new BerthMetrics({
+        poolUsages: () => pools.all().map((pool) => ({ name: pool.name, usage: pool.usage() })),
+        prefixPoolUsages: () => (prefixService?.pools() ?? []).map((pool) => ({ name: pool.name, usage: pool.usage() })),
+      });
       const commitQueue = new CommitQueue(store, {
         maxQueued: options.maxQueuedRequests ?? 4096,
         maxBatch: 512,
@@ -82,7 +91,18 @@ export class BerthApp {
         released: (pool) => metrics.releases.inc({ pool }),
         reclaimed: (pool) => metrics.reclaimed.inc({ pool }),
       };
-      const app = new BerthApp(options, store, commitQueue, service, pools, metrics, undefined);
+      prefixService = new PrefixService({ store, commitQueue, pools: prefixPools, addressPoolNames: () => pools.names() });
+      prefixService.events = {
+        allocated: (pool) => metrics.prefixAllocations.inc({ pool, result: 'ok' }),
+        allocationFailed: (pool, reason) => {
+          metrics.prefixAllocations.inc({ pool, result: reason });
+          if (reason === 'POOL_EXHAUSTED') metrics.poolExhausted.inc({ pool });
+        },
+        released: (pool) => metrics.prefixReleases.inc({ pool }),
+        reclaimed: (pool) => metrics.reclaimed.inc({ pool }),
+      };
+      const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
+      const reclaimingPrefixes = prefixService;
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -90,7 +110,8 @@ export class BerthApp {
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
       app.reclaimTimer = setInterval(() => {
-        service.reclaimCooled(log).catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
+        Promise.all([service.reclaimCooled(log), reclaimingPrefixes.reclaimCooled(log)])
+          .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
       if (options.configPath) {
@@ -98,14 +119,14 @@ export class BerthApp {
         app.configWatcher = watchConfigFile(path, (reason) => void app.reloadConfig(reason));
       }
       app.grpc = await startGrpcServer(options.socketPath, {
-        service, log, accepting: () => app.accepting, configError: () => app.configError,
+        service, prefixService, log, accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
       if (options.metricsAddress) {
         app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
       }
       log.info({ event: 'daemon.started', socket: options.socketPath, db: options.dbPath, node: options.nodeName,
-        metrics: app.metricsUrl(), pools: pools.names(), leases: [...store.leaseCountsByPool().values()].reduce((a, b) => a + b, 0),
+        metrics: app.metricsUrl(), pools: pools.names(), prefixPools: prefixService.pools().map((pool) => pool.name), leases: [...store.leaseCountsByPool().values()].reduce((a, b) => a + b, 0),
         startMs: Date.now() - started }, 'berthd serving');
       return app;
     } catch (error) {
@@ -137,19 +158,26 @@ export class BerthApp {
     }
     const plan = await this.commitQueue.submit((unit) => {
       const planned = planReload(this.pools, config.pools);
-      if (planned.kind === 'apply') {
-        const previous = this.pools.all();
-        this.pools.replace(applyReload(this.pools, planned, this.store));
-        unit.onRollback(() => this.pools.replace(previous));
-      }
-      return planned;
+      const prefixPlan = planPrefixReload(this.prefixService.pools(), config.prefixPools);
+      const problems = [...(planned.kind === 'refused' ? planned.problems : []), ...prefixPlan.problems];
+      if (problems.length > 0) return { kind: 'refused' as const, problems };
+      const prefixChanges = { added: prefixPlan.added, removed: prefixPlan.removed, changed: prefixPlan.changed };
+      const prefixesChanged = prefixPlan.added.length + prefixPlan.removed.length + prefixPlan.changed.length > 0;
+      if (planned.kind === 'unchanged' && !prefixesChanged) return { kind: 'unchanged' as const };
+      const previous = this.pools.all();
+      const previousPrefixPools = this.prefixService.pools();
+      if (planned.kind === 'apply') this.pools.replace(applyReload(this.pools, planned, this.store));
+      this.prefixService.replacePools(applyPrefixReload(previousPrefixPools, prefixPlan, config.prefixPools, this.store));
+      unit.onRollback(() => { this.pools.replace(previous); this.prefixService.replacePools(previousPrefixPools); });
+      const pools = planned.kind === 'apply' ? { added: planned.added, removed: planned.removed, changed: planned.changed } : { added: [], removed: [], changed: [] };
+      return { kind: 'apply' as const, ...pools, prefixPools: prefixChanges };
     });
     if (plan.kind === 'refused') return refuse('refused', plan.problems);
     this.configError = '';
     this.metrics.configReloadFailing.set(0);
     this.metrics.configReloads.inc({ result: plan.kind === 'apply' ? 'applied' : 'unchanged' });
     if (plan.kind === 'apply') {
-      log.info({ event: 'config.reloaded', trigger, added: plan.added, removed: plan.removed, changed: plan.changed }, 'pool configuration applied');
+      log.info({ event: 'config.reloaded', trigger, added: plan.added, removed: plan.removed, changed: plan.changed, prefixPools: plan.prefixPools }, 'pool configuration applied');
       return 'applied';
     }
     log.info({ event: 'config.unchanged', trigger }, 'pool configuration re-read; nothing changed');
@@ -169,7 +197,7 @@ export class BerthApp {
     const problems: string[] = [];
     if (!this.store.isOpen) problems.push('lease database closed');
     if (!this.grpc || !this.accepting) problems.push('gRPC socket not serving');
-    if (this.pools.names().length === 0) problems.push('no pools configured');
+    if (this.pools.names().length === 0 && this.prefixService.pools().length === 0) problems.push('no pools configured');
     return problems;
   }
 

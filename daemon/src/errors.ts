@@ -127,3 +127,14 @@ export class ShuttingDownError extends BerthError {
 export class StoreFailureError extends BerthError {
   readonly reason = 'STORE_FAILURE' as const;
 }
+export class PrefixInUseError extends BerthError {
+  readonly reason = 'ADDRESS_IN_USE' as const;
+  /** coolingSecondsLeft: the holder released it and it is cooling down (reclaim delay). */
+  constructor(readonly prefix: string, pool: string, holder: { owner: string; prefix: string }, coolingSecondsLeft?: number, message?: string) {
+    const overlap = holder.prefix === prefix ? '' : ` (it overlaps ${holder.prefix})`;
+    super(message ?? (coolingSecondsLeft === undefined
+      ? `prefix ${prefix} in pool "${pool}" is held by owner "${holder.owner}"${overlap}`
+      : `prefix ${prefix} in pool "${pool}" is cooling down after owner "${holder.owner}" released it${overlap}; it is free for others in ${coolingSecondsLeft} s`),
+      { pool, prefix, owner: holder.owner });
+  }
+}

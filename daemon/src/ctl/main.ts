@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { GrpcStatus } from '../errors.ts';
 import { connectIpam, IpamCallError, type IpamClient } from '../grpc/ipamClient.ts';
-import { renderLeases, renderPools, type LeaseRow, type PoolRow } from './render.ts';
+import { renderLeases, renderPools, renderPrefixes, type LeaseRow, type PoolRow, type PrefixRow } from './render.ts';
 
 const DEFAULT_SOCKET = '/run/berth/berthd.sock';
 const EXPORT_FORMAT = 'berth-leases/v1';
@@ -69,6 +69,38 @@ program.command('leases')
     const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases',
       { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', networkInstance: options.networkInstance ?? '', state }, timeoutMs()));
     print(reply.leases, Boolean(options.json), () => renderLeases(reply.leases));
+  });
+
+program.command('prefixes')
+  .description('list prefix leases (whole subnets held by owners, from prefix pools)')
+  .option('--pool <name>', 'only this prefix pool')
+  .option('--owner <owner>', 'only this owner')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { pool?: string; owner?: string; json?: boolean }) => {
+    const reply = await withClient((client) => client.call<{ prefixes: PrefixRow[] }>('ListPrefixes', { pool: options.pool ?? '', owner: options.owner ?? '' }, timeoutMs()));
+    print(reply.prefixes, Boolean(options.json), () => renderPrefixes(reply.prefixes));
+  });
+
+program.command('allocate-prefix <pool> <owner>')
+  .description('give an owner a prefix from a prefix pool (idempotent: asking again returns the one it holds)')
+  .option('--length <n>', "prefix length (default: the pool's prefixLength)")
+  .option('--prefix <cidr>', 'this specific prefix')
+  .option('--json', 'machine-readable output')
+  .action(async (pool: string, owner: string, options: { length?: string; prefix?: string; json?: boolean }) => {
+    const prefixLength = options.length === undefined ? 0 : Number(options.length);
+    if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 128) throw new ExitWith(ExitCode.USAGE, `--length: "${options.length}" is not a prefix length`);
+    const reply = await withClient((client) => client.call<{ prefix: PrefixRow }>('AllocatePrefix',
+      { pool, owner, prefixLength, requestedPrefix: options.prefix ?? '' }, timeoutMs()));
+    print(reply.prefix, Boolean(options.json), () => renderPrefixes([reply.prefix]));
+  });
+
+program.command('release-prefix <pool> <owner>')
+  .description('release the prefix an owner holds in a pool (it cools down first when the pool has reclaimDelaySeconds)')
+  .option('--json', 'machine-readable output')
+  .action(async (pool: string, owner: string, options: { json?: boolean }) => {
+    const reply = await withClient((client) => client.call<{ released: PrefixRow[] }>('ReleasePrefix', { pool, owner }, timeoutMs()));
+    print(reply.released, Boolean(options.json), () =>
+      reply.released.length === 0 ? `nothing held by ${owner} in ${pool}\n` : `released:\n${renderPrefixes(reply.released)}`);
   });
 
 program.command('release <container-id>')

@@ -4,10 +4,11 @@ import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImp
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
 import type { IpamService } from '../service/ipamService.ts';
+import type { PrefixService } from '../service/prefixService.ts';
 import { toGrpcStatus } from './errorStatus.ts';
 import {
-  leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage,
-  type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
+  leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
+  type AllocatePrefixRequest, type ListPrefixesRequest, type ReleasePrefixRequest, type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
 } from './messages.ts';
 import { requestIdOf, type RequestContext } from './requestContext.ts';
 
@@ -16,6 +17,7 @@ export type RpcObserver = (method: string, code: string, seconds: number) => voi
 
 export interface IpamHandlerDeps {
   readonly service: IpamService;
+  readonly prefixService: PrefixService;
   readonly log: Logger;
   readonly observe?: RpcObserver;
   /** Why the last config reload was refused, or empty. */
@@ -25,7 +27,7 @@ export interface IpamHandlerDeps {
 }
 
 export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementation {
-  const { service } = deps;
+  const { service, prefixService } = deps;
   return {
     Allocate: unary<AllocateRequest>(deps, 'Allocate', async (request, context) => {
       const allocations = await service.allocate({ ...request, poolSelector: selectorOf(request.poolSelector) }, context.log);
@@ -43,7 +45,9 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
       const filter = { pool: request.pool, containerId: request.containerId, network: request.network, networkInstance: request.networkInstance };
       return { leases: service.listLeases({ ...filter, ...(state === undefined ? {} : { state }) }).map(toLeaseMessage) };
     }),
-    ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({ pools: service.poolStates().map(toPoolUsageMessage) })),
+    ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({
+      pools: [...service.poolStates().map(toPoolUsageMessage), ...prefixService.pools().map(toPrefixPoolUsageMessage)],
+    })),
     GarbageCollect: unary<GarbageCollectRequest>(deps, 'GarbageCollect', async (request, context) => {
       const released = await service.garbageCollect(request, context.log);
       return { released: released.map(toLeaseMessage) };
@@ -53,10 +57,19 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
       pools: service.poolStates(request.pools, selectorOf(request.poolSelector)).map(toPoolUsageMessage),
       configError: deps.configError?.() ?? '',
     })),
+    AllocatePrefix: unary<AllocatePrefixRequest>(deps, 'AllocatePrefix', async (request, context) => ({
+      prefix: toPrefixLeaseMessage(await prefixService.allocatePrefix(request, context.log)),
+    })),
+    ReleasePrefix: unary<ReleasePrefixRequest>(deps, 'ReleasePrefix', async (request, context) => ({
+      released: (await prefixService.releasePrefix(request, context.log)).map(toPrefixLeaseMessage),
+    })),
+    ListPrefixes: unary<ListPrefixesRequest>(deps, 'ListPrefixes', (request) => ({
+      prefixes: prefixService.listPrefixes({ pool: request.pool, owner: request.owner }).map(toPrefixLeaseMessage),
+    })),
   };
 }
 
-const QUIET_METHODS = new Set(['ListLeases', 'ListPools', 'Status']);
+const QUIET_METHODS = new Set(['ListLeases', 'ListPools', 'Status', 'ListPrefixes']);
 
 function unary<Req extends object>(
   deps: IpamHandlerDeps,
@@ -66,8 +79,8 @@ function unary<Req extends object>(
   return (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(call.metadata);
-    const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[] };
-    const log = deps.log.child({ requestId, method, containerId: request.containerId, ifname: request.ifname, pools: request.pools });
+    const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
+    const log = deps.log.child({ requestId, method, containerId: request.containerId, ifname: request.ifname, pools: request.pools ?? request.pool, owner: request.owner });
     const finish = (code: string, error?: unknown) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.observe?.(method, code, seconds);

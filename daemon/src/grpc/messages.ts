@@ -3,6 +3,8 @@
 import type { LeaseRecord, LeaseState } from '../store/leaseRecord.ts';
 import type { Allocation } from '../service/ipamService.ts';
 import type { PoolState } from '../service/poolState.ts';
+import type { PrefixPoolState } from '../service/prefixPoolState.ts';
+import type { PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
 import { formatAddress, formatCidr, type IpFamily } from '../ip/address.ts';
 
 export type IpFamilyName = 'IP_FAMILY_UNSPECIFIED' | 'IPV4' | 'IPV6';
@@ -22,6 +24,9 @@ export interface ListLeasesRequest { pool: string; containerId: string; network:
 export interface GarbageCollectRequest { network: string; validAttachments: { containerId: string; ifname: string }[] }
 export interface StatusRequest { pools: string[]; poolSelector: PoolSelectorMessage | null }
 export interface ImportLeasesRequest { leases: LeaseMessage[] }
+export interface AllocatePrefixRequest { pool: string; owner: string; prefixLength: number; requestedPrefix: string }
+export interface ReleasePrefixRequest { pool: string; owner: string }
+export interface ListPrefixesRequest { pool: string; owner: string }
 
 export function selectorOf(message: PoolSelectorMessage | null | undefined): Record<string, string> {
   return message?.matchLabels ?? {};
@@ -101,5 +106,44 @@ export function toPoolUsageMessage(pool: PoolState): PoolUsageMessage {
     cooling: usage.cooling.toString(),
     prefixLength: 0,
     reservedSubnets: [],
+  };
+}
+
+export interface PrefixLeaseMessage {
+  pool: string; prefix: string; family: IpFamilyName; owner: string; networkInstance: string; state: LeaseStateName;
+  createdAtUnixMs: number; reusableAtUnixMs: number;
+}
+
+export function toPrefixLeaseMessage(lease: PrefixLeaseRecord): PrefixLeaseMessage {
+  return {
+    pool: lease.pool, prefix: formatCidr(lease.first, lease.prefixLength, lease.family), family: familyName(lease.family), owner: lease.owner,
+    networkInstance: lease.networkInstance, state: lease.state === 'cooling' ? 'COOLING' : 'ACTIVE',
+    createdAtUnixMs: lease.createdAtMs, reusableAtUnixMs: lease.reusableAtMs,
+  };
+}
+
+/** A prefix pool's usage, counted in prefixes of its prefixLength. */
+export function toPrefixPoolUsageMessage(pool: PrefixPoolState): PoolUsageMessage {
+  const config = pool.config;
+  const usage = pool.usage();
+  return {
+    name: config.name,
+    subnet: formatCidr(config.subnet.network, config.subnet.prefixLength, config.family),
+    family: familyName(config.family),
+    size: usage.size.toString(),
+    allocated: usage.allocated.toString(),
+    free: usage.free.toString(),
+    reserved: usage.reserved.toString(),
+    gateway: '',
+    ranges: [],
+    networkInstance: config.network,
+    labels: { ...config.labels },
+    kind: 'PREFIX',
+    strategy: config.strategy,
+    reclaimDelaySeconds: config.reclaimDelaySeconds,
+    preAllocated: '0',
+    cooling: usage.cooling.toString(),
+    prefixLength: config.prefixLength,
+    reservedSubnets: config.reservedSubnets.map((interval) => `${formatAddress(interval.start, config.family)}-${formatAddress(interval.end, config.family)}`),
   };
 }

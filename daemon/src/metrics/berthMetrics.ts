@@ -1,9 +1,11 @@
 // berth's Prometheus metrics, in a registry of their own (no global state between tests).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolUsage } from '../service/poolState.ts';
+import type { PrefixPoolUsage } from '../service/prefixPoolState.ts';
 
 export interface PoolUsageSource {
   poolUsages(): Iterable<{ name: string; usage: PoolUsage }>;
+  prefixPoolUsages(): Iterable<{ name: string; usage: PrefixPoolUsage }>;
 }
 
 export class BerthMetrics {
@@ -18,6 +20,8 @@ export class BerthMetrics {
   readonly configReloadFailing: Gauge;
   readonly cleanerReleases: Counter<'reason'>;
   readonly reclaimed: Counter<'pool'>;
+  readonly prefixAllocations: Counter<'pool' | 'result'>;
+  readonly prefixReleases: Counter<'pool'>;
 
   constructor(pools: PoolUsageSource) {
     const registers = [this.registry];
@@ -39,6 +43,24 @@ export class BerthMetrics {
         }
       },
     });
+    new Gauge({
+      name: 'berth_prefix_pool_prefixes',
+      help: 'Prefix pools, counted in prefixes of the pool prefixLength: total (outside reserved subnets), allocated (prefix leases held, cooling included), free (wholly free prefixes), reserved (touching a reserved subnet), cooling',
+      labelNames: ['pool', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { name, usage } of pools.prefixPoolUsages()) {
+          this.set({ pool: name, state: 'total' }, Number(usage.size));
+          this.set({ pool: name, state: 'allocated' }, Number(usage.allocated));
+          this.set({ pool: name, state: 'free' }, Number(usage.free));
+          this.set({ pool: name, state: 'reserved' }, Number(usage.reserved));
+          this.set({ pool: name, state: 'cooling' }, Number(usage.cooling));
+        }
+      },
+    });
+    this.prefixAllocations = new Counter({ name: 'berth_prefix_allocations_total', help: 'Prefix allocations by pool and result (ok, or the error reason)', labelNames: ['pool', 'result'], registers });
+    this.prefixReleases = new Counter({ name: 'berth_prefix_releases_total', help: 'Prefix leases released, by pool', labelNames: ['pool'], registers });
     this.allocations = new Counter({ name: 'berth_allocations_total', help: 'Address allocations by pool and result (ok, or the error reason)', labelNames: ['pool', 'result'], registers });
     this.releases = new Counter({ name: 'berth_releases_total', help: 'Leases released, by pool', labelNames: ['pool'], registers });
     this.poolExhausted = new Counter({ name: 'berth_pool_exhausted_total', help: 'Allocations refused because the pool had no free address', labelNames: ['pool'], registers });

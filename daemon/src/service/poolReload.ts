@@ -28,7 +28,7 @@ export function planReload(current: PoolRegistry, next: readonly PoolConfig[]): 
       else removed.push(pool.name);
       continue;
     }
-    if (samePool(pool.config, replacement)) continue;
+    if (sameConfig(pool.config, replacement)) continue;
     changed.push(pool.name);
     if (replacement.network !== pool.config.network && pool.taken.size > 0n) {
       problems.push(`pool "${pool.name}": moving it from network "${pool.config.network}" to "${replacement.network}" would leave its ${pool.taken.size} lease(s) in the old network; release them first`);
@@ -70,7 +70,8 @@ function orphanedAddresses(pool: PoolState, replacement: PoolConfig): string[] {
   return orphaned;
 }
 
-function samePool(a: PoolConfig, b: PoolConfig): boolean {
+/** Two validated pool configurations (of either kind) are the same. */
+export function sameConfig(a: object, b: object): boolean {
   return JSON.stringify(a, bigintAsText) === JSON.stringify(b, bigintAsText);
 }
 

@@ -83,6 +83,31 @@ export const migrations: readonly string[] = [
     UNIQUE (pool, owner)
   );
   `,
+  // 3: prefix leases as served by AllocatePrefix. An owner holds one active prefix per pool, and
+  // may get a new one while an older one still cools down; last_address makes the overlap check
+  // one indexed lookup. No berthd wrote the version 2 table (prefix allocation arrives here),
+  // so it is replaced rather than copied.
+  `
+  DROP TABLE prefix_leases;
+  CREATE TABLE prefix_leases (
+    id             INTEGER PRIMARY KEY,
+    address_space  TEXT    NOT NULL,  -- the pool's network instance
+    pool           TEXT    NOT NULL,
+    family         INTEGER NOT NULL CHECK (family IN (4, 6)),
+    first_address  BLOB    NOT NULL,  -- 16-byte big-endian
+    last_address   BLOB    NOT NULL,  -- 16-byte big-endian
+    prefix_length  INTEGER NOT NULL,
+    prefix_text    TEXT    NOT NULL,  -- for people reading the database
+    owner          TEXT    NOT NULL,
+    created_at_ms  INTEGER NOT NULL,
+    state          TEXT    NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'cooling')),
+    reusable_at_ms INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (address_space, first_address)
+  );
+  CREATE UNIQUE INDEX prefix_leases_by_owner ON prefix_leases (pool, owner) WHERE state = 'active';
+  CREATE INDEX prefix_leases_cooling_by_owner ON prefix_leases (pool, owner) WHERE state = 'cooling';
+  CREATE INDEX prefix_leases_cooling_by_expiry ON prefix_leases (reusable_at_ms) WHERE state = 'cooling';
+  `,
 ];
 
 export const schemaVersion = migrations.length;

@@ -1,0 +1,136 @@
+// One prefix pool at run time: its configuration and the prefixes held (active or cooling), as
+// sorted intervals, plus the rules that depend on the pool alone.
+import { countAlignedBlocks, freeIntervals } from '../allocator/pickPrefix.ts';
+import { intervalsOverlap } from '../config/addressIntervals.ts';
+import type { AddressInterval, PrefixPoolConfig } from '../config/types.ts';
+import { cidrBounds, familyBits, formatCidr } from '../ip/address.ts';
+import type { LeaseStore } from '../store/leaseStore.ts';
+
+/** Counts in prefixes of the pool's prefixLength. */
+export interface PrefixPoolUsage {
+  /** Aligned prefixes of prefixLength outside the reserved subnets. */
+  readonly size: bigint;
+  /** Prefix leases held, active or cooling (of any length). */
+  readonly allocated: bigint;
+  /** Aligned prefixes of prefixLength that are wholly free. */
+  readonly free: bigint;
+  /** Prefixes of prefixLength touching a reserved subnet. */
+  readonly reserved: bigint;
+  readonly cooling: bigint;
+}
+
+export class PrefixPoolState {
+  /** Prefix leases of this pool cooling down (their intervals are in `held`). */
+  coolingCount: number;
+  /** Held prefixes as intervals, sorted and disjoint. */
+  private readonly held: AddressInterval[];
+
+  private constructor(readonly config: PrefixPoolConfig, held: AddressInterval[], coolingCount: number) {
+    this.held = held;
+    this.coolingCount = coolingCount;
+  }
+
+  /**
+   * Loads what the database holds inside the subnet of the pool's network, whichever pool wrote
+   * it: a prefix left by a renamed pool still blocks its addresses.
+   */
+  static load(config: PrefixPoolConfig, store: LeaseStore): PrefixPoolState {
+    const bounds = cidrBounds(config.subnet);
+    const held = store.prefixes.within(config.network, bounds.first, bounds.last)
+      .map((lease) => prefixInterval(lease.first, lease.prefixLength, config.family));
+    return new PrefixPoolState(config, held, store.prefixes.coolingCount(config.name));
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get network(): string {
+    return this.config.network;
+  }
+
+  get bounds(): AddressInterval {
+    const { first, last } = cidrBounds(this.config.subnet);
+    return { start: first, end: last };
+  }
+
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** The subnet minus the reserved subnets and the held prefixes. */
+  freeSpace(): AddressInterval[] {
+    return freeIntervals(this.bounds, this.config.reservedSubnets, this.held);
+  }
+
+  touchesReserved(interval: AddressInterval): boolean {
+    return this.config.reservedSubnets.some((reserved) => intervalsOverlap(reserved, interval));
+  }
+
+  isHeld(interval: AddressInterval): boolean {
+    const i = this.lastStartingAtOrBefore(interval.end);
+    return i >= 0 && this.held[i]!.end >= interval.start;
+  }
+
+  hold(interval: AddressInterval): void {
+    this.held.splice(this.lastStartingAtOrBefore(interval.start) + 1, 0, interval);
+  }
+
+  /** Drops a held prefix; returns false when it was not held. */
+  unhold(interval: AddressInterval): boolean {
+    const i = this.lastStartingAtOrBefore(interval.start);
+    if (i < 0 || this.held[i]!.start !== interval.start || this.held[i]!.end !== interval.end) return false;
+    this.held.splice(i, 1);
+    return true;
+  }
+
+  /** Held prefixes as CIDR text (for reload checks and messages). */
+  heldPrefixes(): string[] {
+    const bits = familyBits(this.config.family);
+    return this.held.map((interval) => {
+      const length = bits - (interval.end - interval.start + 1n).toString(2).length + 1;
+      return formatCidr(interval.start, length, this.config.family);
+    });
+  }
+
+  heldIntervals(): readonly AddressInterval[] {
+    return this.held;
+  }
+
+  usage(): PrefixPoolUsage {
+    const size = prefixSize(this.config.prefixLength, this.config.family);
+    const all = countAlignedBlocks([this.bounds], size);
+    const usable = countAlignedBlocks(freeIntervals(this.bounds, this.config.reservedSubnets), size);
+    return {
+      size: usable,
+      allocated: BigInt(this.held.length),
+      free: countAlignedBlocks(this.freeSpace(), size),
+      reserved: all - usable,
+      cooling: BigInt(this.coolingCount),
+    };
+  }
+
+  /** Index of the last held prefix starting at or before address, or -1. */
+  private lastStartingAtOrBefore(address: bigint): number {
+    let lo = 0;
+    let hi = this.held.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.held[mid]!.start <= address) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+}
+
+/** Number of addresses in a prefix of this length. */
+export function prefixSize(prefixLength: number, family: 4 | 6): bigint {
+  return 1n << BigInt(familyBits(family) - prefixLength);
+}
+
+export function prefixInterval(first: bigint, prefixLength: number, family: 4 | 6): AddressInterval {
+  return { start: first, end: first + prefixSize(prefixLength, family) - 1n };
+}
