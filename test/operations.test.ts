@@ -108,7 +108,7 @@ describe('berthctl', () => {
     const human = berthctl(daemon.socketPath, 'pools');
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^POOL\s+KIND\s+NETWORK\s+SUBNET\s+USED/);
-    expect(human.stdout).toMatch(/v4\s+address\s+default\s+10\.50\.0\.0\/24\s+\[\.+\]\s+0\.7%\s+2\s+0\s+251\s+253\s+roundRobin/);
+    expect(human.stdout).toMatch(/v4\s+address\s+default\s+10\.50\.0\.0\/24\s+\[\.+\]\s+0\.7%\s+2\s+0\s+251\s+253\s+address\s+roundRobin/);
     const json = JSON.parse(berthctl(daemon.socketPath, 'pools', '--json').stdout) as { name: string; allocated: string }[];
     expect(json.find((p) => p.name === 'v4')?.allocated).toBe('2');
   });

@@ -1,6 +1,7 @@
 // Prefix pools end to end: berthctl and gRPC (also by reflection alone, like grpcurl) against a
 // real berthd, with metrics, restarts and hot reload.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berthctl } from './support/berthctlExec.ts';
 import { startDaemon, waitUntil, type DaemonHandle } from './support/daemonProcess.ts';
@@ -143,5 +144,35 @@ describe('prefix pools through gRPC and berthctl', () => {
     await waitUntil(() => daemon.logs().split('"config.reloaded"').length > 1 && reloads() > seen, 10_000);
     expect((await client.call<{ configError: string }>('Status', {})).configError).toBe('');
     expect(await allocatePrefix('nodes-v4', 'node/w7')).toBe('10.200.4.0/24');
+  });
+
+  it('export carries prefix leases; import restores them all or none', async () => {
+    const backup = join(daemon.dir, 'backup.json');
+    const exported = berthctl(daemon.socketPath, 'export', '--output', backup);
+    expect(exported.stderr).toMatch(/exported 0 lease\(s\) and 7 prefix lease\(s\)/);
+    const written = JSON.parse(readFileSync(backup, 'utf8')) as { prefixes: PrefixMessage[] };
+    expect(written.prefixes.map((p) => p.prefix)).toContain('fd00:200:0:3::/64');
+
+    const target = await startDaemon(CONFIG(NODES_V4.replace('10.200.0.0/22', '10.200.0.0/21'), DELEGATED_V6));
+    const targetClient = ipamClient(target.socketPath);
+    try {
+      await targetClient.call('AllocatePrefix', { pool: 'nodes-v4', owner: 'squatter', requestedPrefix: '10.200.0.0/24' });
+      const refused = berthctl(target.socketPath, 'import', backup);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/import refused, nothing was imported: 1 conflict\(s\): prefixes\[\d\]: 10\.200\.0\.0\/24 overlaps 10\.200\.0\.0\/24 held by owner "squatter"/);
+      expect((await targetClient.call<{ prefixes: unknown[] }>('ListPrefixes', {})).prefixes).toHaveLength(1);
+      await targetClient.call('ReleasePrefix', { pool: 'nodes-v4', owner: 'squatter' });
+      const imported = berthctl(target.socketPath, 'import', backup);
+      expect(imported.stdout).toBe('imported 0 lease(s), 0 already present; 7 prefix lease(s), 0 already present\n');
+      expect(berthctl(target.socketPath, 'import', backup).stdout).toBe('imported 0 lease(s), 0 already present; 0 prefix lease(s), 7 already present\n');
+      const restored = (await targetClient.call<{ prefixes: PrefixMessage[] }>('ListPrefixes', {})).prefixes.map((p) => `${p.pool} ${p.prefix} ${p.owner}`);
+      const original = (await client.call<{ prefixes: PrefixMessage[] }>('ListPrefixes', {})).prefixes.map((p) => `${p.pool} ${p.prefix} ${p.owner}`);
+      expect(restored).toEqual(original);
+      // The restored owners are idempotent; nobody else can take their prefixes.
+      expect((await targetClient.call<{ prefix: PrefixMessage }>('AllocatePrefix', { pool: 'nodes-v4', owner: 'node/w7' })).prefix.prefix).toBe('10.200.4.0/24');
+    } finally {
+      targetClient.close();
+      await target.dispose();
+    }
   });
 });

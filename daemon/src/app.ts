@@ -17,6 +17,7 @@ import { PoolState } from './service/poolState.ts';
 import { applyPrefixReload, planPrefixReload } from './service/prefixPoolReload.ts';
 import { PrefixPoolState } from './service/prefixPoolState.ts';
 import { PrefixService } from './service/prefixService.ts';
+import { importState } from './service/stateImport.ts';
 import { CommitQueue } from './store/commitQueue.ts';
 import { LeaseStore } from './store/leaseStore.ts';
 
@@ -102,7 +103,7 @@ export class BerthApp {
         reclaimed: (pool) => metrics.reclaimed.inc({ pool }),
       };
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
-      const reclaimingPrefixes = prefixService;
+      const servingPrefixes = prefixService;
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -110,7 +111,7 @@ export class BerthApp {
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
       app.reclaimTimer = setInterval(() => {
-        Promise.all([service.reclaimCooled(log), reclaimingPrefixes.reclaimCooled(log)])
+        Promise.all([service.reclaimCooled(log), servingPrefixes.reclaimCooled(log)])
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
@@ -119,7 +120,8 @@ export class BerthApp {
         app.configWatcher = watchConfigFile(path, (reason) => void app.reloadConfig(reason));
       }
       app.grpc = await startGrpcServer(options.socketPath, {
-        service, prefixService, log, accepting: () => app.accepting, configError: () => app.configError,
+        service, prefixService, log,
+        importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: servingPrefixes, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
       if (options.metricsAddress) {

@@ -138,3 +138,10 @@ export class PrefixInUseError extends BerthError {
       { pool, prefix, owner: holder.owner });
   }
 }
+/** An import (berthctl import) refused as a whole: every conflict is named. */
+export class ImportConflictsError extends BerthError {
+  readonly reason = 'ADDRESS_IN_USE' as const;
+  constructor(conflicts: readonly string[]) {
+    super(`import refused, nothing was imported: ${conflicts.length} conflict(s): ${conflicts.slice(0, 20).join('; ')}${conflicts.length > 20 ? '; ...' : ''}`);
+  }
+}

@@ -160,11 +160,14 @@ program.command('status')
   });
 
 program.command('export')
-  .description('write every lease as JSON (a backup, or to move a node)')
+  .description('write every active lease and prefix lease as JSON (a backup, or to move a node)')
   .option('--output <file>', 'write here (atomically) instead of stdout')
   .action(async (options: { output?: string }) => {
-    const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases', { state: 'ACTIVE' }, timeoutMs()));
-    const text = `${JSON.stringify({ format: EXPORT_FORMAT, exportedAtUnixMs: Date.now(), leases: reply.leases }, null, 2)}\n`;
+    const { leases, prefixes } = await withClient(async (client) => ({
+      leases: (await client.call<{ leases: LeaseRow[] }>('ListLeases', { state: 'ACTIVE' }, timeoutMs())).leases,
+      prefixes: (await client.call<{ prefixes: PrefixRow[] }>('ListPrefixes', {}, timeoutMs())).prefixes.filter((p) => p.state === 'ACTIVE'),
+    }));
+    const text = `${JSON.stringify({ format: EXPORT_FORMAT, exportedAtUnixMs: Date.now(), leases, prefixes }, null, 2)}\n`;
     if (!options.output) {
       process.stdout.write(text);
       return;
@@ -172,23 +175,26 @@ program.command('export')
     const tmp = `${options.output}.tmp-${process.pid}`;
     writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, options.output);
-    process.stderr.write(`exported ${reply.leases.length} lease(s) to ${options.output}\n`);
+    process.stderr.write(`exported ${leases.length} lease(s) and ${prefixes.length} prefix lease(s) to ${options.output}\n`);
   });
 
 program.command('import <file>')
-  .description('restore leases from an export, all or none; conflicts refuse the whole import')
+  .description('restore leases and prefix leases from an export, all or none; conflicts refuse the whole import')
   .action(async (file: string) => {
-    let parsed: { format?: unknown; leases?: unknown };
+    let parsed: { format?: unknown; leases?: unknown; prefixes?: unknown };
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8')) as typeof parsed;
     } catch (error) {
       throw new ExitWith(ExitCode.USAGE, `import: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    if (parsed.format !== EXPORT_FORMAT || !Array.isArray(parsed.leases)) {
+    // Exports written before prefix pools existed have no "prefixes".
+    if (parsed.format !== EXPORT_FORMAT || !Array.isArray(parsed.leases) || (parsed.prefixes !== undefined && !Array.isArray(parsed.prefixes))) {
       throw new ExitWith(ExitCode.USAGE, `import: ${file} is not a berthctl export (format "${EXPORT_FORMAT}")`);
     }
-    const reply = await withClient((client) => client.call<{ imported: number; alreadyPresent: number }>('ImportLeases', { leases: parsed.leases }, timeoutMs()));
-    process.stdout.write(`imported ${reply.imported} lease(s), ${reply.alreadyPresent} already present\n`);
+    const reply = await withClient((client) => client.call<{ imported: number; alreadyPresent: number; importedPrefixes: number; prefixesAlreadyPresent: number }>(
+      'ImportLeases', { leases: parsed.leases, prefixes: parsed.prefixes ?? [] }, timeoutMs()));
+    process.stdout.write(`imported ${reply.imported} lease(s), ${reply.alreadyPresent} already present; `
+      + `${reply.importedPrefixes} prefix lease(s), ${reply.prefixesAlreadyPresent} already present\n`);
   });
 
 try {

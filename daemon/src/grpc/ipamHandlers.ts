@@ -3,8 +3,9 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
-import type { IpamService } from '../service/ipamService.ts';
-import type { PrefixService } from '../service/prefixService.ts';
+import type { ImportedLease, IpamService } from '../service/ipamService.ts';
+import type { ImportedPrefix, PrefixService } from '../service/prefixService.ts';
+import type { ImportResult } from '../service/stateImport.ts';
 import { toGrpcStatus } from './errorStatus.ts';
 import {
   leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
@@ -18,6 +19,8 @@ export type RpcObserver = (method: string, code: string, seconds: number) => voi
 export interface IpamHandlerDeps {
   readonly service: IpamService;
   readonly prefixService: PrefixService;
+  /** Restores a backup of address and prefix leases, in one transaction. */
+  readonly importBackup: (backup: { leases: readonly ImportedLease[]; prefixes: readonly ImportedPrefix[] }, log: Logger) => Promise<ImportResult>;
   readonly log: Logger;
   readonly observe?: RpcObserver;
   /** Why the last config reload was refused, or empty. */
@@ -52,7 +55,11 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
       const released = await service.garbageCollect(request, context.log);
       return { released: released.map(toLeaseMessage) };
     }),
-    ImportLeases: unary<ImportLeasesRequest>(deps, 'ImportLeases', (request, context) => service.importLeases(request.leases, context.log)),
+    ImportLeases: unary<ImportLeasesRequest>(deps, 'ImportLeases', (request, context) =>
+      deps.importBackup({
+        leases: request.leases,
+        prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs) })),
+      }, context.log)),
     Status: unary<StatusRequest>(deps, 'Status', (request) => ({
       pools: service.poolStates(request.pools, selectorOf(request.poolSelector)).map(toPoolUsageMessage),
       configError: deps.configError?.() ?? '',

@@ -23,7 +23,7 @@ export interface CheckRequest { containerId: string; ifname: string; pools: stri
 export interface ListLeasesRequest { pool: string; containerId: string; network: string; networkInstance: string; state: LeaseStateName }
 export interface GarbageCollectRequest { network: string; validAttachments: { containerId: string; ifname: string }[] }
 export interface StatusRequest { pools: string[]; poolSelector: PoolSelectorMessage | null }
-export interface ImportLeasesRequest { leases: LeaseMessage[] }
+export interface ImportLeasesRequest { leases: LeaseMessage[]; prefixes: PrefixLeaseMessage[] }
 export interface AllocatePrefixRequest { pool: string; owner: string; prefixLength: number; requestedPrefix: string }
 export interface ReleasePrefixRequest { pool: string; owner: string }
 export interface ListPrefixesRequest { pool: string; owner: string }

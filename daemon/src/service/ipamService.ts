@@ -149,41 +149,41 @@ export class IpamService {
     return released;
   }
 
-  /** Restores leases all or none; identical leases already present are skipped. */
-  async importLeases(leases: readonly ImportedLease[], log: Logger): Promise<{ imported: number; alreadyPresent: number }> {
-    const parsed = leases.map((lease, i) => this.parseImportedLease(lease, `leases[${i}]`));
-    const result = await this.commitQueue.submit((unit) => {
-      let imported = 0;
-      let alreadyPresent = 0;
-      const conflicts: string[] = [];
-      for (const { record, pool, field } of parsed) {
-        const holder = this.store.leaseAt(record.networkInstance, record.address);
-        const shown = formatAddress(record.address, record.family);
-        if (holder && holder.containerId === record.containerId && holder.ifname === record.ifname && holder.pool === record.pool) {
-          alreadyPresent++;
-          continue;
-        }
-        if (holder) {
-          conflicts.push(`${field}: ${shown} is ${holder.state === 'cooling' ? 'cooling down after' : 'leased to'} container ${holder.containerId} ifname ${holder.ifname}`);
-          continue;
-        }
-        const other = this.store.leasesOfAttachment(record.containerId, record.ifname).find((lease) => lease.pool === record.pool);
-        if (other) {
-          conflicts.push(`${field}: container ${record.containerId} ifname ${record.ifname} already holds ${formatAddress(other.address, other.family)} in pool "${record.pool}"`);
-          continue;
-        }
-        this.store.insertLease(record);
-        pool.taken.add(record.address);
-        unit.onRollback(() => pool.taken.delete(record.address));
-        imported++;
+  /** Checks exported leases against the pools (no database access); throws on malformed ones. */
+  prepareImport(leases: readonly ImportedLease[]): PreparedLeaseImport[] {
+    return leases.map((lease, i) => this.parseImportedLease(lease, `leases[${i}]`));
+  }
+
+  /**
+   * Inside an import's transaction: inserts the leases not yet present and returns the counts
+   * and every conflict; the caller refuses the whole import when there is any.
+   */
+  importInTransaction(prepared: readonly PreparedLeaseImport[], unit: UnitOfWork): ImportOutcome {
+    let imported = 0;
+    let alreadyPresent = 0;
+    const conflicts: string[] = [];
+    for (const { record, pool, field } of prepared) {
+      const holder = this.store.leaseAt(record.networkInstance, record.address);
+      const shown = formatAddress(record.address, record.family);
+      if (holder && holder.containerId === record.containerId && holder.ifname === record.ifname && holder.pool === record.pool) {
+        alreadyPresent++;
+        continue;
       }
-      if (conflicts.length > 0) {
-        throw new AddressInUseConflictsError(`import refused, nothing was imported: ${conflicts.length} conflict(s): ${conflicts.slice(0, 20).join('; ')}`);
+      if (holder) {
+        conflicts.push(`${field}: ${shown} is ${holder.state === 'cooling' ? 'cooling down after' : 'leased to'} container ${holder.containerId} ifname ${holder.ifname}`);
+        continue;
       }
-      return { imported, alreadyPresent };
-    });
-    log.info({ event: 'leases.imported', ...result }, 'leases imported');
-    return result;
+      const other = this.store.leasesOfAttachment(record.containerId, record.ifname).find((lease) => lease.pool === record.pool);
+      if (other) {
+        conflicts.push(`${field}: container ${record.containerId} ifname ${record.ifname} already holds ${formatAddress(other.address, other.family)} in pool "${record.pool}"`);
+        continue;
+      }
+      this.store.insertLease(record);
+      pool.taken.add(record.address);
+      unit.onRollback(() => pool.taken.delete(record.address));
+      imported++;
+    }
+    return { imported, alreadyPresent, conflicts };
   }
 
   /**
@@ -366,7 +366,7 @@ export class IpamService {
     return assigned;
   }
 
-  private parseImportedLease(lease: ImportedLease, field: string): { record: NewLease; pool: PoolState; field: string } {
+  private parseImportedLease(lease: ImportedLease, field: string): PreparedLeaseImport {
     requireContainerId(lease.containerId, `${field}.container_id`);
     requireIfname(lease.ifname, `${field}.ifname`);
     const pool = this.pools.get(lease.pool);
@@ -414,8 +414,18 @@ export interface ImportedLease {
   readonly createdAtUnixMs: number; readonly networkInstance: string;
 }
 
-class AddressInUseConflictsError extends BerthError {
-  readonly reason = 'ADDRESS_IN_USE' as const;
+/** An exported lease checked against its pool, ready to insert. */
+export interface PreparedLeaseImport {
+  readonly record: NewLease;
+  readonly pool: PoolState;
+  readonly field: string;
+}
+
+/** What one kind of import did inside the transaction. */
+export interface ImportOutcome {
+  readonly imported: number;
+  readonly alreadyPresent: number;
+  readonly conflicts: readonly string[];
 }
 
 /**

@@ -112,6 +112,57 @@ export class PrefixService {
     return released;
   }
 
+  /** Checks exported prefix leases against the pools (no database access); throws on malformed ones. */
+  prepareImport(prefixes: readonly ImportedPrefix[]): PreparedPrefixImport[] {
+    return prefixes.map((entry, i) => {
+      const field = `prefixes[${i}]`;
+      requireOwner(entry.owner, `${field}.owner`);
+      const pool = this.byName.get(entry.pool);
+      if (!pool) throw new UnknownPoolError(entry.pool, [...this.byName.keys()], `${field}.pool: unknown prefix pool "${entry.pool}" (configured prefix pools: ${[...this.byName.keys()].join(', ') || 'none'})`);
+      if (entry.networkInstance !== '' && entry.networkInstance !== pool.network) {
+        throw new InvalidArgumentError(`${field}.network_instance: "${entry.networkInstance}" is not the network of pool "${pool.name}" ("${pool.network}")`);
+      }
+      if (entry.prefix === '') throw new InvalidArgumentError(`${field}.prefix is required`);
+      const wanted = this.parseWanted({ pool: pool.name, owner: entry.owner, prefixLength: 0, requestedPrefix: entry.prefix }, pool, `${field}.prefix`);
+      const first = wanted.first ?? pool.bounds.start;
+      if (pool.touchesReserved(prefixInterval(first, wanted.length, pool.config.family))) {
+        throw new AddressOutsidePoolError(`${field}.prefix: ${entry.prefix} overlaps a reserved subnet of pool "${pool.name}"`, { pool: pool.name });
+      }
+      return { field, pool, owner: entry.owner, first, prefixLength: wanted.length, createdAtMs: entry.createdAtUnixMs || this.now() };
+    });
+  }
+
+  /** Inside an import's transaction: inserts the prefixes not yet present; returns counts and conflicts. */
+  importInTransaction(prepared: readonly PreparedPrefixImport[], unit: UnitOfWork): { imported: number; alreadyPresent: number; conflicts: string[] } {
+    let imported = 0;
+    let alreadyPresent = 0;
+    const conflicts: string[] = [];
+    for (const entry of prepared) {
+      const { pool, field } = entry;
+      const interval = prefixInterval(entry.first, entry.prefixLength, pool.config.family);
+      const text = formatCidr(entry.first, entry.prefixLength, pool.config.family);
+      const holder = this.store.prefixes.overlapping(pool.network, interval.start, interval.end);
+      if (holder && holder.pool === pool.name && holder.owner === entry.owner && holder.first === entry.first && holder.prefixLength === entry.prefixLength && holder.state === 'active') {
+        alreadyPresent++;
+        continue;
+      }
+      if (holder) {
+        conflicts.push(`${field}: ${text} overlaps ${formatCidr(holder.first, holder.prefixLength, holder.family)} ${holder.state === 'cooling' ? 'cooling down after' : 'held by'} owner "${holder.owner}"`);
+        continue;
+      }
+      const other = this.store.prefixes.activeOf(pool.name, entry.owner);
+      if (other) {
+        conflicts.push(`${field}: owner "${entry.owner}" already holds ${formatCidr(other.first, other.prefixLength, other.family)} in pool "${pool.name}"`);
+        continue;
+      }
+      this.store.prefixes.insert({ pool: pool.name, networkInstance: pool.network, family: pool.config.family, first: entry.first, prefixLength: entry.prefixLength, owner: entry.owner, createdAtMs: entry.createdAtMs });
+      pool.hold(interval);
+      unit.onRollback(() => pool.unhold(interval));
+      imported++;
+    }
+    return { imported, alreadyPresent, conflicts };
+  }
+
   listPrefixes(filter: PrefixLeaseFilter): PrefixLeaseRecord[] {
     if (filter.pool) this.resolve(filter.pool);
     return this.store.prefixes.list(filter);
@@ -147,7 +198,7 @@ export class PrefixService {
   }
 
   /** The length asked for and the specific prefix, if one was named; validated against the pool. */
-  private parseWanted(command: AllocatePrefixCommand, pool: PrefixPoolState): { length: number; first?: bigint } {
+  private parseWanted(command: AllocatePrefixCommand, pool: PrefixPoolState, field = 'requested_prefix'): { length: number; first?: bigint } {
     const config = pool.config;
     const bits = familyBits(config.family);
     const subnetText = formatCidr(config.subnet.network, config.subnet.prefixLength, config.family);
@@ -159,18 +210,18 @@ export class PrefixService {
     try {
       cidr = parseCidr(command.requestedPrefix);
     } catch (error) {
-      if (error instanceof IpParseError) throw new InvalidArgumentError(`requested_prefix: ${error.message}`);
+      if (error instanceof IpParseError) throw new InvalidArgumentError(`${field}: ${error.message}`);
       throw error;
     }
     const text = formatCidr(cidr.network, cidr.prefixLength, cidr.family);
-    if (cidr.address !== cidr.network) throw new InvalidArgumentError(`requested_prefix: ${command.requestedPrefix} has host bits set; did you mean ${text}?`);
+    if (cidr.address !== cidr.network) throw new InvalidArgumentError(`${field}: ${command.requestedPrefix} has host bits set; did you mean ${text}?`);
     if (command.prefixLength !== 0 && command.prefixLength !== cidr.prefixLength) {
-      throw new InvalidArgumentError(`requested_prefix: ${text} is a /${cidr.prefixLength} but prefix_length asks for /${command.prefixLength}`);
+      throw new InvalidArgumentError(`${field}: ${text} is a /${cidr.prefixLength} but prefix_length asks for /${command.prefixLength}`);
     }
     const bounds = cidrBounds(config.subnet);
     const { last } = cidrBounds(cidr);
     if (cidr.family !== config.family || cidr.prefixLength < config.subnet.prefixLength || cidr.network < bounds.first || last > bounds.last) {
-      throw new AddressOutsidePoolError(`requested_prefix: ${text} is not inside pool "${pool.name}" (${subnetText})`, { pool: pool.name });
+      throw new AddressOutsidePoolError(`${field}: ${text} is not inside pool "${pool.name}" (${subnetText})`, { pool: pool.name });
     }
     return { length: cidr.prefixLength, first: cidr.network };
   }
@@ -253,10 +304,28 @@ export class PrefixService {
   }
 }
 
-function requireOwner(owner: string): void {
-  if (owner.length === 0) throw new InvalidArgumentError('owner is required: who holds the prefix, e.g. "node/worker-3"');
-  if (owner.length > MAX_OWNER_LENGTH) throw new InvalidArgumentError(`owner is longer than ${MAX_OWNER_LENGTH} characters`);
-  if (!OWNER.test(owner)) throw new InvalidArgumentError(`owner ${JSON.stringify(owner)} may hold only printable ASCII without spaces`);
+function requireOwner(owner: string, field = 'owner'): void {
+  if (owner.length === 0) throw new InvalidArgumentError(`${field} is required: who holds the prefix, e.g. "node/worker-3"`);
+  if (owner.length > MAX_OWNER_LENGTH) throw new InvalidArgumentError(`${field} is longer than ${MAX_OWNER_LENGTH} characters`);
+  if (!OWNER.test(owner)) throw new InvalidArgumentError(`${field} ${JSON.stringify(owner)} may hold only printable ASCII without spaces`);
+}
+
+/** A prefix lease as exported by berthctl (text prefix). */
+export interface ImportedPrefix {
+  readonly pool: string;
+  readonly prefix: string;
+  readonly owner: string;
+  readonly networkInstance: string;
+  readonly createdAtUnixMs: number;
+}
+
+export interface PreparedPrefixImport {
+  readonly field: string;
+  readonly pool: PrefixPoolState;
+  readonly owner: string;
+  readonly first: bigint;
+  readonly prefixLength: number;
+  readonly createdAtMs: number;
 }
 
 function describeWanted(wanted: { length: number; first?: bigint }, config: PrefixPoolConfig): string {
