@@ -267,7 +267,8 @@ export class IpamService {
   private chooseAddress(command: AllocateCommand, pool: PoolState, wanted: bigint | undefined, unit: UnitOfWork): bigint {
     const family = pool.config.family;
     const preAllocation = pool.preAllocationFor(command);
-    const cooling = this.store.coolingLeaseOf(pool.name, ownerKeyOf(command));
+    // No query on the plain path: an owner can only have a cooling address in a pool that has some.
+    const cooling = pool.coolingCount > 0 ? this.store.coolingLeaseOf(pool.name, ownerKeyOf(command)) : undefined;
     let address: bigint;
     if (preAllocation !== undefined) {
       if (wanted !== undefined && wanted !== preAllocation.address) {

@@ -67,6 +67,12 @@ export class LeaseStore {
       coolingCount: db.prepare<[string], [number]>("SELECT count(*) FROM leases WHERE pool = ? AND state = 'cooling'").raw(),
       countsByPool: db.prepare<[], { pool: string; n: number }>(`SELECT pool, count(*) AS n FROM leases WHERE ${ACTIVE} GROUP BY pool`),
       cursor: db.prepare<[string], { last_address: Buffer }>('SELECT last_address FROM pool_cursors WHERE pool = ?'),
+      begin: db.prepare('BEGIN'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
+      savepoint: db.prepare('SAVEPOINT request'),
+      releaseSavepoint: db.prepare('RELEASE request'),
+      rollbackToSavepoint: db.prepare('ROLLBACK TO request'),
       setCursor: db.prepare('INSERT INTO pool_cursors (pool, last_address) VALUES (?, ?) ON CONFLICT (pool) DO UPDATE SET last_address = excluded.last_address'),
     };
   }
@@ -120,7 +126,36 @@ export class LeaseStore {
 
   /** Runs fn in a transaction (a savepoint when nested); it commits when fn returns. */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.db.inTransaction) return this.savepoint(fn);
+    this.statements.begin.run();
+    try {
+      const result = fn();
+      this.statements.commit.run();
+      return result;
+    } catch (error) {
+      // A failed COMMIT (disk full) or fn's own error: nothing of it stays.
+      if (this.db.inTransaction) this.statements.rollback.run();
+      throw error;
+    }
+  }
+
+  /**
+   * Runs fn inside a savepoint of the current transaction: its changes are undone if it throws,
+   * the rest of the transaction is not. Statements are prepared once (this runs per request).
+   */
+  private savepoint<T>(fn: () => T): T {
+    this.statements.savepoint.run();
+    try {
+      const result = fn();
+      this.statements.releaseSavepoint.run();
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) {
+        this.statements.rollbackToSavepoint.run();
+        this.statements.releaseSavepoint.run();
+      }
+      throw error;
+    }
   }
 
   insertLease(lease: NewLease): void {
