@@ -83,6 +83,9 @@ describe('prefix pools through gRPC and berthctl', () => {
       expect({ name, reason: failure.reason, cniCode: failure.cniCode }).toEqual({ name, reason: want.reason, cniCode: want.cniCode });
       expect(failure.details, name).toMatch(want.details);
     }
+    const wrongKind = await client.fail('Allocate', { containerId: 'c1', ifname: 'eth0', pools: ['nodes-v4'] });
+    expect(wrongKind).toMatchObject({ reason: 'INVALID_ARGUMENT', cniCode: '7' });
+    expect(wrongKind.details).toBe('pool "nodes-v4" is a prefix pool (whole subnets, through AllocatePrefix); an attachment needs an address pool (configured: pods)');
     const exhausted = berthctl(daemon.socketPath, 'allocate-prefix', 'nodes-v4', 'node/w6');
     expect(exhausted.code).toBe(1);
     expect(exhausted.stderr).toMatch(/exhausted.*\(POOL_EXHAUSTED, CNI code 100\)/);

@@ -104,6 +104,7 @@ export class BerthApp {
       };
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
       const servingPrefixes = prefixService;
+      pools.prefixPoolNames = () => servingPrefixes.pools().map((pool) => pool.name);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),

@@ -7,6 +7,8 @@ export type PoolSelector = Readonly<Record<string, string>>;
 
 export class PoolRegistry {
   private byName = new Map<string, PoolState>();
+  /** Names of the prefix pools, so that naming one where an address pool is needed says so. */
+  prefixPoolNames: () => readonly string[] = () => [];
 
   constructor(pools: Iterable<PoolState>) {
     this.replace(pools);
@@ -63,8 +65,11 @@ export class PoolRegistry {
   resolve(names: readonly string[]): PoolState[] {
     return names.map((name) => {
       const pool = this.byName.get(name);
-      if (!pool) throw new UnknownPoolError(name, this.names());
-      return pool;
+      if (pool) return pool;
+      if (this.prefixPoolNames().includes(name)) {
+        throw new InvalidArgumentError(`pool "${name}" is a prefix pool (whole subnets, through AllocatePrefix); an attachment needs an address pool (configured: ${this.names().join(', ') || 'none'})`);
+      }
+      throw new UnknownPoolError(name, this.names());
     });
   }
 }
