@@ -62,3 +62,31 @@ describe('formatting and keys', () => {
     expect(parseAddressWithOptionalPrefix('2001:db8::5')).toEqual({ family: 6, value: 0x20010db8000000000000000000000005n });
   });
 });
+
+describe('formatAddress', () => {
+  it.each([
+    ['0.0.0.0', 0n, 4], ['255.255.255.255', 0xffffffffn, 4], ['10.88.0.2', 0x0a580002n, 4],
+    ['::', 0n, 6], ['::1', 1n, 6], ['fd00:88::', 0xfd000088000000000000000000000000n, 6],
+    ['2001:db8::1:0:0:1', 0x20010db8000000000001000000000001n, 6], // the first of two equal zero runs
+    ['2001:db8:0:1:1:1:1:1', 0x20010db8000000010001000100010001n, 6], // a single zero group is not compressed
+    ['2001:0:0:1::1', 0x20010000000000010000000000000001n, 6], // the longer run wins
+    ['::ffff:a00:1', 0xffff0a000001n, 6],
+    ['ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', (1n << 128n) - 1n, 6],
+  ] as const)('%s', (text, value, family) => {
+    expect(formatAddress(value, family)).toBe(text);
+  });
+
+  it('agrees with ip-address on random values with zero runs', async () => {
+    const { Address4, Address6 } = await import('ip-address');
+    let seed = 12345;
+    const random16 = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed & 0xffff; };
+    for (let i = 0; i < 5000; i++) {
+      let value = 0n;
+      // Each group is zero half the time, so that every shape of zero run appears.
+      for (let g = 0; g < 8; g++) value = (value << 16n) | BigInt(random16() % 2 === 0 ? 0 : random16());
+      expect(formatAddress(value, 6)).toBe(Address6.fromBigInt(value).correctForm());
+      const v4 = value & 0xffffffffn;
+      expect(formatAddress(v4, 4)).toBe(Address4.fromBigInt(v4).correctForm());
+    }
+  });
+});

@@ -83,8 +83,29 @@ export function cidrBounds(cidr: Pick<Cidr, 'family' | 'network' | 'prefixLength
   return { first: cidr.network, last: cidr.network + (1n << hostBits) - 1n };
 }
 
+/**
+ * Canonical text: dotted quad, or RFC 5952 for IPv6 (lowercase, no leading zeros, the longest run
+ * of two or more zero groups, the first on a tie, as "::"). Hand-written rather than through
+ * ip-address: it runs several times per request (the test compares it with ip-address).
+ */
 export function formatAddress(value: bigint, family: IpFamily): string {
-  return family === 4 ? Address4.fromBigInt(value).correctForm() : Address6.fromBigInt(value).correctForm();
+  if (family === 4) {
+    const n = Number(value);
+    return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  }
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLength) { bestStart = i; bestLength = j - i; }
+    i = j;
+  }
+  const hex = (from: number, to: number) => groups.slice(from, to).map((group) => group.toString(16)).join(':');
+  return bestStart < 0 ? hex(0, 8) : `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
 }
 
 export function formatCidr(value: bigint, prefixLength: number, family: IpFamily): string {
