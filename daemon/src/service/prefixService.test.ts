@@ -162,6 +162,18 @@ pools:
   });
 });
 
+describe('a renamed prefix pool', () => {
+  it('keeps the old pool\'s prefixes held, and frees them when released under the old name', async () => {
+    open('pools:\n  - { name: old, kind: prefix, subnet: 10.70.0.0/23, prefixLength: 24, strategy: sequential }\n');
+    expect(await allocate('old', 'x')).toBe('10.70.0.0/24');
+    open('pools:\n  - { name: new, kind: prefix, subnet: 10.70.0.0/23, prefixLength: 24, strategy: sequential }\n');
+    expect(await allocate('new', 'y')).toBe('10.70.1.0/24');
+    await expect(allocate('new', 'z')).rejects.toBeInstanceOf(PoolExhaustedError);
+    expect(await release('old', 'x')).toHaveLength(1);
+    expect(await allocate('new', 'z')).toBe('10.70.0.0/24');
+  });
+});
+
 describe('concurrent prefix allocation', () => {
   it('gives 256 concurrent owners 256 distinct /24s out of a /16, all durable', async () => {
     open('pools:\n  - { name: nodes, kind: prefix, subnet: 10.60.0.0/16, prefixLength: 24 }\n');

@@ -77,9 +77,13 @@ export class PrefixService {
 
   async allocatePrefix(command: AllocatePrefixCommand, log: Logger): Promise<PrefixLeaseRecord> {
     requireOwner(command.owner);
-    const wanted = this.parseWanted(command, this.resolve(command.pool));
+    this.parseWanted(command, this.resolve(command.pool));
     try {
-      const { lease, fresh } = await this.commitQueue.submit((unit) => this.allocateInTransaction(command, this.resolve(command.pool), wanted, unit));
+      // Checked again when the work runs: a config reload queued in between may have changed the pool.
+      const { lease, fresh } = await this.commitQueue.submit((unit) => {
+        const pool = this.resolve(command.pool);
+        return this.allocateInTransaction(command, pool, this.parseWanted(command, pool), unit);
+      });
       const prefix = formatCidr(lease.first, lease.prefixLength, lease.family);
       if (fresh) {
         log.info({ event: 'prefix.allocated', pool: lease.pool, prefix, owner: lease.owner }, 'prefix allocated');
@@ -172,9 +176,9 @@ export class PrefixService {
   async reclaimCooled(log: Logger): Promise<number> {
     if (!this.pools().some((pool) => pool.coolingCount > 0)) return 0;
     const reclaimed = await this.commitQueue.submit((unit) => this.store.prefixes.deleteCooled(this.now()).map((lease) => {
-      const pool = this.byName.get(lease.pool);
       const interval = prefixInterval(lease.first, lease.prefixLength, lease.family);
-      if (pool && pool.network === lease.networkInstance && pool.unhold(interval)) {
+      const pool = this.poolHolding(lease, interval);
+      if (pool && pool.unhold(interval)) {
         pool.coolingCount--;
         unit.onRollback(() => { pool.hold(interval); pool.coolingCount++; });
       }
@@ -287,8 +291,9 @@ export class PrefixService {
 
   /** Ends a prefix lease: it cools down in a pool with a reclaim delay, else it is freed at once. */
   private releaseInTransaction(lease: PrefixLeaseRecord, unit: UnitOfWork): PrefixLeaseRecord {
-    const pool = this.byName.get(lease.pool);
-    const samePool = pool !== undefined && pool.network === lease.networkInstance;
+    const interval = prefixInterval(lease.first, lease.prefixLength, lease.family);
+    const pool = this.poolHolding(lease, interval);
+    const samePool = pool !== undefined && pool.name === lease.pool;
     const delaySeconds = samePool ? pool.config.reclaimDelaySeconds : 0;
     if (samePool && delaySeconds > 0) {
       const reusableAtMs = this.now() + delaySeconds * 1000;
@@ -298,9 +303,18 @@ export class PrefixService {
       return { ...lease, state: 'cooling', reusableAtMs };
     }
     this.store.prefixes.delete(lease.id);
-    const interval = prefixInterval(lease.first, lease.prefixLength, lease.family);
-    if (samePool && pool.unhold(interval)) unit.onRollback(() => pool.hold(interval));
+    if (pool?.unhold(interval)) unit.onRollback(() => pool.hold(interval));
     return lease;
+  }
+
+  /**
+   * The pool whose held prefixes include this lease: its own pool, or (after a rename) the pool
+   * of the same network whose subnet contains it, which loaded it at start.
+   */
+  private poolHolding(lease: PrefixLeaseRecord, interval: { start: bigint; end: bigint }): PrefixPoolState | undefined {
+    const own = this.byName.get(lease.pool);
+    if (own && own.network === lease.networkInstance) return own;
+    return this.pools().find((pool) => pool.network === lease.networkInstance && pool.bounds.start <= interval.start && interval.start <= pool.bounds.end);
   }
 }
 
