@@ -54,6 +54,15 @@ const allocate = (containerId: string, poolNames: string[], requestedIps: string
 const shown = (allocations: { address: bigint; family: 4 | 6 }[]) => allocations.map((a) => formatAddress(a.address, a.family));
 
 describe('IpamService', () => {
+  it('frees the address of a renamed pool in the pool that now holds it', async () => {
+    expect(shown(await allocate('r1', ['one']))).toEqual(['10.1.0.0']);
+    store.close();
+    open('pools:\n  - { name: renamed, subnet: 10.1.0.0/32 }\n');
+    await expect(allocate('r2', ['renamed'])).rejects.toThrow(/exhausted/);
+    expect(await service.release({ containerId: 'r1', ifname: 'eth0', pools: [] }, log)).toHaveLength(1);
+    expect(shown(await allocate('r2', ['renamed']))).toEqual(['10.1.0.0']);
+  });
+
   it('allocates IPv4 and IPv6 with the same rules: ranges, excludes, round-robin, exhaustion', async () => {
     expect(shown(await allocate('c1', ['a4', 'a6']))).toEqual(['10.0.0.2', '2001:db8::10']);
     expect(shown(await allocate('c2', ['a4', 'a6']))).toEqual(['10.0.0.3', '2001:db8::12']);

@@ -337,7 +337,10 @@ export class IpamService {
       return lease;
     }
     this.store.deleteLease(lease.pool, lease.containerId, lease.ifname);
-    if (samePool && pool.taken.delete(lease.address)) unit.onRollback(() => pool.taken.add(lease.address));
+    // After a pool was renamed, the pool of the same network whose subnet holds the address
+    // loaded it at start: free it there, or it stays blocked until the next restart.
+    const holder = samePool ? pool : this.pools.all().find((candidate) => candidate.network === lease.networkInstance && candidate.contains(lease.address, lease.family));
+    if (holder?.taken.delete(lease.address)) unit.onRollback(() => holder.taken.add(lease.address));
     return lease;
   }
 
