@@ -5,6 +5,7 @@ import type { Allocation } from '../service/ipamService.ts';
 import type { PoolState } from '../service/poolState.ts';
 import type { PrefixPoolState } from '../service/prefixPoolState.ts';
 import type { PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
+import type { PoolConfig, PrefixPoolConfig } from '../config/types.ts';
 import { formatAddress, formatCidr, type IpFamily } from '../ip/address.ts';
 
 export type IpFamilyName = 'IP_FAMILY_UNSPECIFIED' | 'IPV4' | 'IPV6';
@@ -80,9 +81,8 @@ export function toLeaseMessage(lease: LeaseRecord): LeaseMessage {
   };
 }
 
-export function toPoolUsageMessage(pool: PoolState): PoolUsageMessage {
-  const config = pool.config;
-  const usage = pool.usage();
+/** What both pool kinds report alike. */
+function commonPoolUsage(config: PoolConfig | PrefixPoolConfig, usage: { size: bigint; allocated: bigint; free: bigint; reserved: bigint; cooling: bigint }) {
   return {
     name: config.name,
     subnet: formatCidr(config.subnet.network, config.subnet.prefixLength, config.family),
@@ -91,19 +91,27 @@ export function toPoolUsageMessage(pool: PoolState): PoolUsageMessage {
     allocated: usage.allocated.toString(),
     free: usage.free.toString(),
     reserved: usage.reserved.toString(),
+    cooling: usage.cooling.toString(),
+    networkInstance: config.network,
+    labels: { ...config.labels },
+    strategy: config.strategy,
+    reclaimDelaySeconds: config.reclaimDelaySeconds,
+  };
+}
+
+export function toPoolUsageMessage(pool: PoolState): PoolUsageMessage {
+  const config = pool.config;
+  const usage = pool.usage();
+  return {
+    ...commonPoolUsage(config, usage),
+    kind: 'ADDRESS',
     gateway: config.gateway === undefined ? '' : formatAddress(config.gateway, config.family),
     ranges: config.ranges.map((range) => {
       const text = `${formatAddress(range.start, config.family)}-${formatAddress(range.end, config.family)}`;
       const prefix = range.prefixLength === undefined ? '' : `/${range.prefixLength}`;
       return range.gateway === undefined ? `${text}${prefix}` : `${text}${prefix} via ${formatAddress(range.gateway, config.family)}`;
     }),
-    networkInstance: config.network,
-    labels: { ...config.labels },
-    kind: 'ADDRESS',
-    strategy: config.strategy,
-    reclaimDelaySeconds: config.reclaimDelaySeconds,
     preAllocated: usage.preAllocated.toString(),
-    cooling: usage.cooling.toString(),
     prefixLength: 0,
     reservedSubnets: [],
   };
@@ -125,24 +133,12 @@ export function toPrefixLeaseMessage(lease: PrefixLeaseRecord): PrefixLeaseMessa
 /** A prefix pool's usage, counted in prefixes of its prefixLength. */
 export function toPrefixPoolUsageMessage(pool: PrefixPoolState): PoolUsageMessage {
   const config = pool.config;
-  const usage = pool.usage();
   return {
-    name: config.name,
-    subnet: formatCidr(config.subnet.network, config.subnet.prefixLength, config.family),
-    family: familyName(config.family),
-    size: usage.size.toString(),
-    allocated: usage.allocated.toString(),
-    free: usage.free.toString(),
-    reserved: usage.reserved.toString(),
+    ...commonPoolUsage(config, pool.usage()),
+    kind: 'PREFIX',
     gateway: '',
     ranges: [],
-    networkInstance: config.network,
-    labels: { ...config.labels },
-    kind: 'PREFIX',
-    strategy: config.strategy,
-    reclaimDelaySeconds: config.reclaimDelaySeconds,
     preAllocated: '0',
-    cooling: usage.cooling.toString(),
     prefixLength: config.prefixLength,
     reservedSubnets: config.reservedSubnets.map((interval) => `${formatAddress(interval.start, config.family)}-${formatAddress(interval.end, config.family)}`),
   };

@@ -26,39 +26,12 @@ export class BerthMetrics {
   constructor(pools: PoolUsageSource) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'berth_pool_addresses',
-      help: 'Addresses per pool by state: total (can be handed out), allocated (held, cooling included), free, reserved (never handed out), cooling (released, in reclaim delay), preallocated (kept for pre-allocation owners)',
-      labelNames: ['pool', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { name, usage } of pools.poolUsages()) {
-          this.set({ pool: name, state: 'total' }, Number(usage.size));
-          this.set({ pool: name, state: 'allocated' }, Number(usage.allocated));
-          this.set({ pool: name, state: 'free' }, Number(usage.free));
-          this.set({ pool: name, state: 'reserved' }, Number(usage.reserved));
-          this.set({ pool: name, state: 'cooling' }, Number(usage.cooling));
-          this.set({ pool: name, state: 'preallocated' }, Number(usage.preAllocated));
-        }
-      },
-    });
-    new Gauge({
-      name: 'berth_prefix_pool_prefixes',
-      help: 'Prefix pools, counted in prefixes of the pool prefixLength: total (outside reserved subnets), allocated (prefix leases held, cooling included), free (wholly free prefixes), reserved (touching a reserved subnet), cooling',
-      labelNames: ['pool', 'state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const { name, usage } of pools.prefixPoolUsages()) {
-          this.set({ pool: name, state: 'total' }, Number(usage.size));
-          this.set({ pool: name, state: 'allocated' }, Number(usage.allocated));
-          this.set({ pool: name, state: 'free' }, Number(usage.free));
-          this.set({ pool: name, state: 'reserved' }, Number(usage.reserved));
-          this.set({ pool: name, state: 'cooling' }, Number(usage.cooling));
-        }
-      },
-    });
+    usageGauge(registers, 'berth_pool_addresses',
+      'Addresses per pool by state: total (can be handed out), allocated (held, cooling included), free, reserved (never handed out), cooling (released, in reclaim delay), preallocated (kept for pre-allocation owners)',
+      () => [...pools.poolUsages()].map(({ name, usage }) => ({ name, usage: { ...usage, preallocated: usage.preAllocated } })), ['preallocated']);
+    usageGauge(registers, 'berth_prefix_pool_prefixes',
+      'Prefix pools, counted in prefixes of the pool prefixLength: total (outside reserved subnets), allocated (prefix leases held, cooling included), free (wholly free prefixes), reserved (touching a reserved subnet), cooling',
+      () => pools.prefixPoolUsages(), []);
     this.prefixAllocations = new Counter({ name: 'berth_prefix_allocations_total', help: 'Prefix allocations by pool and result (ok, or the error reason)', labelNames: ['pool', 'result'], registers });
     this.prefixReleases = new Counter({ name: 'berth_prefix_releases_total', help: 'Prefix leases released, by pool', labelNames: ['pool'], registers });
     this.allocations = new Counter({ name: 'berth_allocations_total', help: 'Address allocations by pool and result (ok, or the error reason)', labelNames: ['pool', 'result'], registers });
@@ -78,4 +51,23 @@ export class BerthMetrics {
     this.reclaimed = new Counter({ name: 'berth_addresses_reclaimed_total', help: 'Released addresses that finished their reclaim delay and became free, by pool', labelNames: ['pool'], registers });
     this.cleanerReleases = new Counter({ name: 'berth_stale_leases_released_total', help: 'Leases released by the stale-lease cleaner, by reason', labelNames: ['reason'], registers });
   }
+}
+
+type UsageCounts = { readonly size: bigint; readonly allocated: bigint; readonly free: bigint; readonly reserved: bigint; readonly cooling: bigint };
+type ExtraState = 'preallocated';
+
+/** A gauge of pool usage by state, read from the pools at each scrape. */
+function usageGauge<U extends UsageCounts>(registers: Registry[], name: string, help: string, read: () => Iterable<{ name: string; usage: U }>,
+  extra: readonly (ExtraState & keyof U)[]): void {
+  new Gauge({
+    name, help, labelNames: ['pool', 'state'], registers,
+    collect() {
+      this.reset();
+      for (const { name: pool, usage } of read()) {
+        this.set({ pool, state: 'total' }, Number(usage.size));
+        for (const state of ['allocated', 'free', 'reserved', 'cooling'] as const) this.set({ pool, state }, Number(usage[state]));
+        for (const state of extra) this.set({ pool, state }, Number(usage[state]));
+      }
+    },
+  });
 }
