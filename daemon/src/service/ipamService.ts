@@ -116,6 +116,7 @@ export class IpamService {
     requireIfname(command.ifname);
     requireDistinct(command.pools, 'pools');
     requireLabels(command.poolSelector, 'pool_selector.match_labels');
+    const expected = command.expectedAddresses.map((text, i) => parseRequestedAddress(text, `expected_addresses[${i}]`));
     const pools = this.pools.select(command.pools, command.poolSelector);
     const held = this.store.leasesOfAttachment(command.containerId, command.ifname);
     const allocations: Allocation[] = [];
@@ -127,7 +128,6 @@ export class IpamService {
       }
       allocations.push({ pool, address: lease.address, family: lease.family });
     }
-    const expected = command.expectedAddresses.map((text, i) => parseRequestedAddress(text, `expected_addresses[${i}]`));
     for (const address of expected) {
       if (!allocations.some((allocation) => allocation.address === address.value && allocation.family === address.family)) {
         const held = allocations.map((a) => formatAddress(a.address, a.family)).join(', ');
