@@ -246,7 +246,8 @@ export class IpamService {
       if (lease) {
         // An ADD retried by the runtime: return what the attachment holds, never a second address.
         if (wanted !== undefined && wanted !== lease.address) {
-          throw new AddressInUseError(formatAddress(wanted, pool.config.family), pool.name, { containerId: command.containerId, ifname: command.ifname });
+          // Not ADDRESS_IN_USE: nobody holds the wanted address; the attachment itself holds another.
+          throw new InvalidArgumentError(`requested ${formatAddress(wanted, pool.config.family)} in pool "${pool.name}", but container ${command.containerId} ifname ${command.ifname} already holds ${formatAddress(lease.address, lease.family)} there; DEL the attachment before asking for another address`);
         }
         existing.push({ pool, address: lease.address, family: lease.family });
         continue;
