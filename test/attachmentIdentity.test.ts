@@ -105,6 +105,21 @@ describe('attachment identity through dist/berth', () => {
     expect(String(other.json?.msg)).toContain('cool-new');
   });
 
+  it('an ADD repeated with another requested address is refused naming what the attachment holds, and changes nothing', async () => {
+    const first = await add('re-add', ['big'], undefined, { runtimeConfig: { ips: ['10.162.0.60'] } });
+    expect(addressesOf(first), shown(first)).toEqual(['10.162.0.60/24']);
+    const same = await add('re-add', ['big'], undefined, { runtimeConfig: { ips: ['10.162.0.60/24'] } });
+    expect(addressesOf(same), shown(same)).toEqual(['10.162.0.60/24']);
+    const other = await add('re-add', ['big'], undefined, { runtimeConfig: { ips: ['10.162.0.61'] } });
+    expect(other.json, shown(other)).toMatchObject({ code: 7 });
+    expect(String(other.json?.msg)).toContain('requested 10.162.0.61 in pool "big", but container re-add ifname eth0 already holds 10.162.0.60');
+    expect((await leasesOf({ containerId: 're-add' })).map((l) => l.address)).toEqual(['10.162.0.60']);
+    // 10.162.0.61 was never taken: someone else can have it.
+    const taker = await add('re-add-2', ['big'], undefined, { runtimeConfig: { ips: ['10.162.0.61'] } });
+    expect(addressesOf(taker), shown(taker)).toEqual(['10.162.0.61/24']);
+    for (const id of ['re-add', 're-add-2']) expect((await runShim({ command: 'DEL', containerId: id }, conf(['big']))).code).toBe(0);
+  });
+
   it('GC keys on the attachment, not the pod name: the stale sandbox of a reused name is freed, the live one kept', async () => {
     expect((await add('gc-old', ['sts-v4'], pod('web-9', 'uid-x'))).code).toBe(0);
     expect((await add('gc-new', ['sts-v4'], pod('web-9', 'uid-y'))).code).toBe(0);
