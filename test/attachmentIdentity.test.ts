@@ -152,6 +152,25 @@ describe('attachment identity through dist/berth', () => {
     expect(addressesOf(later), shown(later)).toEqual(['10.162.0.50/24']);
   });
 
+  it('races: 20 concurrent ADDs of one attachment get one address per pool; 20 attachments racing for one address, one wins', async () => {
+    const same = await Promise.all(Array.from({ length: 20 }, () => add('race-same', ['big', 'big-v6'])));
+    for (const result of same) expect(result.code, shown(result)).toBe(0);
+    expect(new Set(same.map((result) => addressesOf(result).join(' '))).size).toBe(1);
+    expect(await leasesOf({ containerId: 'race-same' })).toHaveLength(2);
+
+    const racing = await Promise.all(Array.from({ length: 20 }, (_, i) => add(`race-${i}`, ['big'], undefined, { runtimeConfig: { ips: ['10.162.0.99'] } })));
+    const winners = racing.filter((result) => result.code === 0);
+    expect(winners.map(addressesOf)).toEqual([['10.162.0.99/24']]);
+    for (const loser of racing.filter((result) => result.code !== 0)) {
+      expect(loser.json, shown(loser)).toMatchObject({ code: 102 });
+      expect(String(loser.json?.msg)).toMatch(/10\.162\.0\.99 in pool "big" is leased to container race-\d+/);
+    }
+    const holders = (await leasesOf({ pool: 'big' })).filter((l) => l.address === '10.162.0.99');
+    expect(holders).toHaveLength(1);
+    expect(await Promise.all(Array.from({ length: 20 }, async (_, i) => (await leasesOf({ containerId: `race-${i}` })).length)))
+      .toEqual(Array.from({ length: 20 }, (_, i) => (racing[i]!.code === 0 ? 1 : 0)));
+  });
+
   it('IPv6 excludes, gateway and ranges behave exactly like IPv4', async () => {
     // Requests for reserved or out-of-range addresses are refused alike in both families.
     const refusals: [string, string][] = [
