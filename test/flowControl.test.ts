@@ -2,11 +2,13 @@
 // over gRPC with a small --max-queued-requests, and 500 real shim processes in flight at once.
 // Excess work must be refused with RESOURCE_EXHAUSTED/OVERLOADED (never a crash, never a
 // duplicate address, never a lease nobody was told about), and memory must stay bounded.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcStatus } from '../daemon/src/errors.ts';
 import { IpamCallError } from '../daemon/src/grpc/ipamClient.ts';
 import type { ExecResult } from './support/cniExec.ts';
-import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
+import { BERTHD, startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
 import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
 import { children, residentBytes, sampleResident } from './support/processStatus.ts';
 import { networkConfig, runShim } from './support/shimExec.ts';
@@ -42,6 +44,15 @@ describe('flow control', () => {
   afterAll(async () => {
     control.close();
     await daemon.dispose();
+  });
+
+  it('refuses a --max-queued-requests that is not a positive whole number', () => {
+    for (const value of ['0', '-1', '2.5', 'many']) {
+      const refused = spawnSync(process.execPath, [BERTHD, '--socket', join(daemon.dir, 'x.sock'), '--db', join(daemon.dir, 'x.db'), '--config', daemon.configPath,
+        '--metrics-addr', '', '--max-queued-requests', value], { encoding: 'utf8', timeout: 20_000 });
+      expect(refused.status, value).toBe(1);
+      expect(refused.stderr).toContain(`--max-queued-requests: "${value}" is not a positive whole number`);
+    }
   });
 
   it(`${FLOOD_CALLS} concurrent Allocate calls: each gets a distinct address or OVERLOADED; RSS stays bounded`, async () => {
