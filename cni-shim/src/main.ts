@@ -11,8 +11,9 @@ export const MAX_STDIN_BYTES = 1024 * 1024;
 async function main(): Promise<number> {
   let stdin = '';
   try {
-    const command = parseCommand(process.env);
+    // stdin first: even an error about CNI_COMMAND must answer in the config's cniVersion.
     stdin = await readStdin(MAX_STDIN_BYTES);
+    const command = parseCommand(process.env);
     if (command === 'VERSION') {
       print(versionOutput(declaredVersion(stdin)));
       return 0;

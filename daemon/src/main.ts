@@ -24,7 +24,8 @@ const program = new Command('berthd')
   .option('--netns-grace-seconds <n>', 'release a lease once its netns has been gone this long; 0 turns the cleaner off', '300')
   .option('--netns-check-seconds <n>', 'how often to look for leases whose netns is gone', '60')
   .option('--socket-group <gid>', 'numeric group that may also use the socket (mode 0660); default: owner only (0600)')
-  .action(async (options: { socket: string; db: string; config?: string; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string }) => {
+  .option('--max-queued-requests <n>', 'requests waiting for the database beyond this get RESOURCE_EXHAUSTED (OVERLOADED), which the plugin retries', '4096')
+  .action(async (options: { socket: string; db: string; config?: string; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string }) => {
     const logger = pino({ level: options.logLevel, base: { node: options.nodeName } });
     try {
       const config = options.config ? loadConfigFile(options.config) : defaultConfig();
@@ -33,7 +34,8 @@ const program = new Command('berthd')
       const app = await BerthApp.start({ socketPath: options.socket, dbPath: options.db, config, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
         configPath: options.config, releaseStaleOnBoot: options.releaseStaleOnBoot,
         netnsGraceSeconds: parseSeconds(options.netnsGraceSeconds, '--netns-grace-seconds', true),
-        netnsCheckSeconds: parseSeconds(options.netnsCheckSeconds, '--netns-check-seconds', false) });
+        netnsCheckSeconds: parseSeconds(options.netnsCheckSeconds, '--netns-check-seconds', false),
+        maxQueuedRequests: parsePositiveInteger(options.maxQueuedRequests, '--max-queued-requests') });
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => {
           logger.info({ event: 'daemon.signal', signal }, 'shutting down');
@@ -76,6 +78,11 @@ function parseSeconds(text: string, flag: string, zeroAllowed: boolean): number 
   const value = Number(text);
   if (!/^\d+(\.\d+)?$/.test(text) || (!zeroAllowed && value === 0)) throw new Error(`${flag}: "${text}" is not a ${zeroAllowed ? 'non-negative' : 'positive'} number of seconds`);
   return value;
+}
+
+function parsePositiveInteger(text: string, flag: string): number {
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new Error(`${flag}: "${text}" is not a positive whole number`);
+  return Number(text);
 }
 
 function parseGroupId(text: string): number {

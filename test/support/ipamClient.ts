@@ -2,7 +2,7 @@
 import { connectIpam, IpamCallError } from '../../daemon/src/grpc/ipamClient.ts';
 
 export interface IpamTestClient {
-  call<T = Record<string, unknown>>(method: string, request?: object): Promise<T>;
+  call<T = Record<string, unknown>>(method: string, request?: object, timeoutMs?: number): Promise<T>;
   /** Resolves to the failure instead of throwing; throws if the call succeeded. */
   fail(method: string, request?: object): Promise<{ code: number; details: string; reason: string; cniCode: string }>;
   close(): void;
@@ -11,7 +11,7 @@ export interface IpamTestClient {
 export function ipamClient(socketPath: string): IpamTestClient {
   const client = connectIpam(socketPath);
   return {
-    call: (method, request) => client.call(method, request),
+    call: (method, request, timeoutMs) => client.call(method, request, timeoutMs),
     fail: async (method, request) => {
       try {
         await client.call(method, request);

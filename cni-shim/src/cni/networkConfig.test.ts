@@ -97,6 +97,11 @@ describe('parseNetworkConfig', () => {
     expect(errorOf(() => expectedAddresses(parseNetworkConfig(json(base)))).message).toContain('prevResult: required');
     expect(errorOf(() => expectedAddresses(parseNetworkConfig(json({ ...base, prevResult: { ips: [{}] } })))).message)
       .toContain('prevResult.ips[0].address');
+    for (const address of ['garbage', '10.0.0.300/24', 'fe80::1%eth0']) {
+      const error = errorOf(() => expectedAddresses(parseNetworkConfig(json({ ...base, prevResult: { ips: [{ address: '10.0.0.5/24' }, { address }] } }))));
+      expect(error.code).toBe(7);
+      expect(error.message).toContain(`prevResult.ips[1].address: "${address}" is not an IP address`);
+    }
   });
 
   it('reads valid attachments for GC', () => {
@@ -133,7 +138,7 @@ describe('requestedIps', () => {
 
   it.each([
     ['10.0.0.1', true], ['10.0.0.1/0', true], ['10.0.0.1/32', true], ['fd00::1/128', true], ['::', true],
-    ['10.0.0.1/33', false], ['fd00::1/129', false], ['10.0.0.1/', false], ['10.0.0.1/a', false], ['10.0.0', false], ['', false],
+    ['10.0.0.1/33', false], ['fd00::1/129', false], ['fe80::1%eth0', false], ['fe80::1%eth0/64', false], ['10.0.0.1/', false], ['10.0.0.1/a', false], ['10.0.0', false], ['', false],
   ])('isIpWithOptionalPrefix(%s) = %s', (text, ok) => {
     expect(isIpWithOptionalPrefix(text)).toBe(ok);
   });

@@ -1,6 +1,7 @@
 // The network configuration on stdin: parsed once into a typed object; errors name the field path.
 import { CniCode } from '../../../daemon/src/errors.ts';
 import { CniError } from './cniError.ts';
+import { isIpWithOptionalPrefix } from './requestedIps.ts';
 import { isSupportedVersion, SUPPORTED_VERSIONS, type CniVersion } from './versions.ts';
 
 export const DEFAULT_SOCKET = '/run/berth/berthd.sock';
@@ -175,7 +176,12 @@ export function expectedAddresses(config: NetworkConfig): readonly string[] {
   if (!Array.isArray(ips)) throw invalidConfig('prevResult.ips: must be an array');
   return ips.map((ip: unknown, i) => {
     if (!isObject(ip)) throw invalidConfig(`prevResult.ips[${i}]: must be an object`);
-    return nonEmptyString(ip.address, `prevResult.ips[${i}].address`);
+    const address = nonEmptyString(ip.address, `prevResult.ips[${i}].address`);
+    // Checked here so the error names the runtime's field, not berthd's expected_addresses.
+    if (!isIpWithOptionalPrefix(address)) {
+      throw invalidConfig(`prevResult.ips[${i}].address: "${address}" is not an IP address (expected "10.0.0.5/24")`);
+    }
+    return address;
   });
 }
 

@@ -19,6 +19,8 @@ export function requestedIps(config: NetworkConfig, args: CniArgs): readonly str
 export function isIpWithOptionalPrefix(text: string): boolean {
   const slash = text.indexOf('/');
   const address = slash < 0 ? text : text.slice(0, slash);
+  // node's isIP accepts an IPv6 zone ("fe80::1%eth0"); a pod address never has one.
+  if (address.includes('%')) return false;
   const family = isIP(address);
   if (family === 0) return false;
   if (slash < 0) return true;

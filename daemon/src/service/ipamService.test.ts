@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parsePoolConfig } from '../config/parsePoolConfig.ts';
-import { AddressInUseError, PoolExhaustedError, StoreFailureError } from '../errors.ts';
+import { InvalidArgumentError, PoolExhaustedError, StoreFailureError } from '../errors.ts';
 import { formatAddress } from '../ip/address.ts';
 import { CommitQueue } from '../store/commitQueue.ts';
 import { LeaseStore } from '../store/leaseStore.ts';
@@ -87,7 +87,8 @@ describe('IpamService', () => {
     const first = shown(await allocate('c1', ['a4']));
     expect(shown(await allocate('c1', ['a4']))).toEqual(first);
     expect(shown(await allocate('c1', ['a4', 'a6']))).toEqual([...first, '2001:db8::10']);
-    await expect(allocate('c1', ['a4'], ['10.0.0.5'])).rejects.toThrow(AddressInUseError);
+    await expect(allocate('c1', ['a4'], ['10.0.0.5'])).rejects.toThrow(InvalidArgumentError);
+    await expect(allocate('c1', ['a4'], ['10.0.0.5'])).rejects.toThrow(`requested 10.0.0.5 in pool "a4", but container c1 ifname eth0 already holds ${first[0]} there`);
   });
 
   it('never releases the lease of a new pod that reused a StatefulSet name', async () => {

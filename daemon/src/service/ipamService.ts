@@ -116,6 +116,7 @@ export class IpamService {
     requireIfname(command.ifname);
     requireDistinct(command.pools, 'pools');
     requireLabels(command.poolSelector, 'pool_selector.match_labels');
+    const expected = command.expectedAddresses.map((text, i) => parseRequestedAddress(text, `expected_addresses[${i}]`));
     const pools = this.pools.select(command.pools, command.poolSelector);
     const held = this.store.leasesOfAttachment(command.containerId, command.ifname);
     const allocations: Allocation[] = [];
@@ -127,7 +128,6 @@ export class IpamService {
       }
       allocations.push({ pool, address: lease.address, family: lease.family });
     }
-    const expected = command.expectedAddresses.map((text, i) => parseRequestedAddress(text, `expected_addresses[${i}]`));
     for (const address of expected) {
       if (!allocations.some((allocation) => allocation.address === address.value && allocation.family === address.family)) {
         const held = allocations.map((a) => formatAddress(a.address, a.family)).join(', ');
@@ -246,7 +246,8 @@ export class IpamService {
       if (lease) {
         // An ADD retried by the runtime: return what the attachment holds, never a second address.
         if (wanted !== undefined && wanted !== lease.address) {
-          throw new AddressInUseError(formatAddress(wanted, pool.config.family), pool.name, { containerId: command.containerId, ifname: command.ifname });
+          // Not ADDRESS_IN_USE: nobody holds the wanted address; the attachment itself holds another.
+          throw new InvalidArgumentError(`requested ${formatAddress(wanted, pool.config.family)} in pool "${pool.name}", but container ${command.containerId} ifname ${command.ifname} already holds ${formatAddress(lease.address, lease.family)} there; DEL the attachment before asking for another address`);
         }
         existing.push({ pool, address: lease.address, family: lease.family });
         continue;
