@@ -30,7 +30,7 @@ const MAX_QUEUED = 32;
 const SHIMS = 500;
 const SHIM_TIMEOUT_SECONDS = 45;
 /** Longest wait for 500 processes to start on a busy 2-core machine before berthd is released anyway. */
-const GATE_LIMIT_MS = 40_000;
+const GATE_LIMIT_MS = 75_000;
 /** Shims starting (spawned, not yet connected) at any moment. */
 const START_AT_ONCE = 24;
 
@@ -199,8 +199,11 @@ describe('flow control', () => {
       `${doneAt - releasedAt} ms from release to the last answer), outcomes ${JSON.stringify(Object.fromEntries(codes))}, ` +
       `${overloaded} OVERLOADED refusals retried by the shims, ${leases.length} leases`);
     expect(codes.get('ok') ?? 0).toBeGreaterThan(SHIMS / 2);
-    expect(doneAt - started).toBeLessThan(60_000);
-  }, 120_000);
+    // Starting 500 processes is the machine's part (about 12 s alone, 35 s beside the rest of the
+    // suite on 2 cores); answering them all once released is berthd's.
+    expect(doneAt - releasedAt).toBeLessThan(30_000);
+    expect(doneAt - started).toBeLessThan(90_000);
+  }, 150_000);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
