@@ -1,5 +1,5 @@
 // The real daemon over its real socket, driven by a plain gRPC client.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { statSync, writeFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,6 +194,32 @@ describe('berthd start-up safety', () => {
     await expect(daemon.start()).rejects.toThrow(/not a valid berth lease database/);
     expect(statSync(daemon.dbPath).size).toBe('not a database '.length * 500);
     await daemon.dispose();
+  });
+
+  it('shuts down cleanly on a SIGTERM sent the moment daemon.started is logged', async () => {
+    // A supervisor (or the benchmark) may stop berthd as soon as it says it serves; before the fix,
+    // about half of these died of the signal itself instead of exiting 0.
+    const dir = mkdtempSync(join(tmpdir(), 'berth-sigterm-'));
+    writeFileSync(join(dir, 'pools.yaml'), 'pools: [{ name: p, subnet: 10.9.0.0/24 }]');
+    const outcomes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const child = spawn(process.execPath, [BERTHD, '--socket', join(dir, `s${i}.sock`), '--db', join(dir, `l${i}.db`), '--config', join(dir, 'pools.yaml'), '--metrics-addr', ''],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+      outcomes.push(await new Promise<string>((resolve) => {
+        let output = '';
+        let sent = false;
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (!sent && output.includes('"daemon.started"')) {
+            sent = true;
+            child.kill('SIGTERM');
+          }
+        });
+        child.on('exit', (code, signal) => resolve(signal ?? String(code)));
+      }));
+    }
+    rmSync(dir, { recursive: true, force: true });
+    expect(outcomes).toEqual(Array.from({ length: 8 }, () => '0'));
   });
 
   it('refuses a bad config naming the field', async () => {

@@ -10,7 +10,8 @@ import { IpamCallError } from '../daemon/src/grpc/ipamClient.ts';
 import type { ExecResult } from './support/cniExec.ts';
 import { BERTHD, startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
 import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
-import { children, residentBytes, sampleResident } from './support/processStatus.ts';
+import { residentBytes, sampleResident } from './support/processStatus.ts';
+import { connectionsTo } from './support/unixSocketConnections.ts';
 import { networkConfig, runShim } from './support/shimExec.ts';
 
 const CONFIG = `
@@ -29,7 +30,9 @@ const MAX_QUEUED = 32;
 const SHIMS = 500;
 const SHIM_TIMEOUT_SECONDS = 45;
 /** Longest wait for 500 processes to start on a busy 2-core machine before berthd is released anyway. */
-const GATE_LIMIT_MS = 40_000;
+const GATE_LIMIT_MS = 75_000;
+/** Shims starting (spawned, not yet connected) at any moment. */
+const START_AT_ONCE = 24;
 
 interface LeasesReply { leases: { pool: string; address: string; containerId: string; ifname: string }[] }
 interface AllocationReply { allocations: { pool: string; address: string }[] }
@@ -133,33 +136,31 @@ describe('flow control', () => {
     const logsBefore = daemon.logs().length;
     const started = Date.now();
     // berthd is held (SIGSTOP) while all 500 start, connect and send their ADD, then released: on
-    // 2 cores the processes could not otherwise start fast enough to be in flight together.
+    // 2 cores the processes could not otherwise start fast enough to be in flight together. At most
+    // START_AT_ONCE are starting at any moment, so the machine stays usable for everyone else.
+    // Connections already open (the control client's) are not shims.
+    const others = connectionsTo(daemon.socketPath);
+    const shimConnections = () => connectionsTo(daemon.socketPath) - others;
     daemon.process.kill('SIGSTOP');
     let inFlightAtRelease = 0;
     let releasedAt = 0;
-    let running: Promise<{ containerId: string; result: ExecResult }[]>;
+    const running: Promise<{ containerId: string; result: ExecResult }>[] = [];
     try {
-      running = Promise.all(Array.from({ length: SHIMS }, async (_, i) => {
+      for (let i = 0; i < SHIMS && Date.now() - started < GATE_LIMIT_MS; i++) {
+        while (running.length - shimConnections() >= START_AT_ONCE && Date.now() - started < GATE_LIMIT_MS) await sleep(10);
         const containerId = `shim-${i}`;
         // Killed (code null) if it outlives its own timeout by far: that would be a hang.
-        const result = await runShim({ command: 'ADD', containerId, netns: '/var/run/netns/shimflood' }, config, SHIM_TIMEOUT_SECONDS * 1000 + 30_000);
-        return { containerId, result };
-      }));
-      // All started and idle (CPU time no longer moving): each is waiting for berthd's answer.
-      let lastTicks = -1;
-      for (let stable = 0; stable < 3 && Date.now() - started < GATE_LIMIT_MS;) {
-        await new Promise((r) => setTimeout(r, 200));
-        const shims = children('berth');
-        const ticks = shims.reduce((sum, shim) => sum + shim.cpuTicks, 0);
-        stable = shims.length === SHIMS && ticks === lastTicks ? stable + 1 : 0;
-        lastTicks = ticks;
-        inFlightAtRelease = shims.length;
+        running.push(runShim({ command: 'ADD', containerId, netns: '/var/run/netns/shimflood' }, config, SHIM_TIMEOUT_SECONDS * 1000 + 30_000)
+          .then((result) => ({ containerId, result })));
       }
+      while (shimConnections() < SHIMS && Date.now() - started < GATE_LIMIT_MS) await sleep(20);
+      await sleep(200); // the last to connect write their request
+      inFlightAtRelease = shimConnections();
     } finally {
       daemon.process.kill('SIGCONT');
       releasedAt = Date.now();
     }
-    const results = await running;
+    const results = await Promise.all(running);
     const doneAt = Date.now();
 
     expect(daemon.process.exitCode).toBeNull();
@@ -191,16 +192,18 @@ describe('flow control', () => {
     expect([...held.keys()].filter((id) => !added.has(id) && !gaveUp.has(id))).toEqual([]);
     // Reported, not asserted: one request per connection is committed per loop turn, so even 500
     // at once rarely fill a queue of 32 (the gRPC flood above is what proves the limit).
-    const overloaded = countOf(daemon.logs().slice(logsBefore), '"code":"OVERLOADED"');
+    const overloaded = daemon.logs().slice(logsBefore).split('\n')
+      .filter((line) => line.includes('"code":"OVERLOADED"') && line.includes('"containerId":"shim-')).length;
 
     console.log(`500 shims: wall ${doneAt - started} ms (${releasedAt - started} ms to start all ${inFlightAtRelease} against a held berthd, ` +
       `${doneAt - releasedAt} ms from release to the last answer), outcomes ${JSON.stringify(Object.fromEntries(codes))}, ` +
       `${overloaded} OVERLOADED refusals retried by the shims, ${leases.length} leases`);
     expect(codes.get('ok') ?? 0).toBeGreaterThan(SHIMS / 2);
-    expect(doneAt - started).toBeLessThan(60_000);
-  }, 120_000);
+    // Starting 500 processes is the machine's part (about 12 s alone, 35 s beside the rest of the
+    // suite on 2 cores); answering them all once released is berthd's.
+    expect(doneAt - releasedAt).toBeLessThan(30_000);
+    expect(doneAt - started).toBeLessThan(90_000);
+  }, 150_000);
 });
 
-function countOf(text: string, needle: string): number {
-  return text.split(needle).length - 1;
-}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

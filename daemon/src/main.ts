@@ -31,17 +31,20 @@ const program = new Command('berthd')
       const config = options.config ? loadConfigFile(options.config) : defaultConfig();
       if (!options.config) logger.warn({ event: 'config.embedded' }, 'no --config given: serving the embedded example pools default-v4 and default-v6');
       const socketGroupId = options.socketGroup === undefined ? undefined : parseGroupId(options.socketGroup);
-      const app = await BerthApp.start({ socketPath: options.socket, dbPath: options.db, config, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
+      const starting = BerthApp.start({ socketPath: options.socket, dbPath: options.db, config, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
         configPath: options.config, releaseStaleOnBoot: options.releaseStaleOnBoot,
         netnsGraceSeconds: parseSeconds(options.netnsGraceSeconds, '--netns-grace-seconds', true),
         netnsCheckSeconds: parseSeconds(options.netnsCheckSeconds, '--netns-check-seconds', false),
         maxQueuedRequests: parsePositiveInteger(options.maxQueuedRequests, '--max-queued-requests') });
+      // Handlers before start-up finishes: a supervisor may signal as soon as daemon.started is
+      // logged, and without a handler that signal would kill berthd outright.
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => {
           logger.info({ event: 'daemon.signal', signal }, 'shutting down');
-          void app.stop().then(() => process.exit(0));
+          void starting.then((app) => app.stop(), () => undefined).then(() => process.exit(0));
         });
       }
+      await starting;
     } catch (error) {
       logger.fatal({ event: 'daemon.start_failed', err: error }, error instanceof Error ? error.message : String(error));
       process.stderr.write(`berthd: ${error instanceof Error ? error.message : String(error)}\n`);
