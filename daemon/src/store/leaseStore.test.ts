@@ -49,6 +49,22 @@ describe('LeaseStore', () => {
     store.close();
   });
 
+  it.each([
+    { name: 'IPv4, exactly two pages', first: 0x0a000000n, count: 2 * 16_384, step: 1n },
+    { name: 'IPv4, a page and one, every other address', first: 0x0a000000n, count: 16_384 + 1, step: 2n },
+    { name: 'IPv6, ending at the top of the address space', first: (1n << 128n) - 16_384n, count: 16_384, step: 1n },
+  ])('streams held addresses across page boundaries: $name', ({ first, count, step }) => {
+    const store = LeaseStore.open(dbPath);
+    const held = Array.from({ length: count }, (_, i) => first + BigInt(i) * step);
+    const family = first > 0xffffffffn ? 6 : 4;
+    store.transaction(() => held.forEach((address, i) => store.insertLease(lease({ address, family, containerId: `c${i}` }))));
+    const last = held[held.length - 1]!;
+    expect([...store.addressesWithin('default', first, last)]).toEqual(held);
+    expect([...store.addressesWithin('default', first + 1n, last - 1n)]).toEqual(held.slice(1, -1));
+    expect([...store.addressesWithin('default', last, last)]).toEqual([last]);
+    store.close();
+  });
+
   it('deletes by attachment and pool, returning the lease', () => {
     const store = LeaseStore.open(dbPath);
     store.insertLease(lease());
