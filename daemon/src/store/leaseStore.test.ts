@@ -36,6 +36,9 @@ describe('LeaseStore', () => {
     expect(store.listLeases({ pool: 'p6' })).toHaveLength(1);
     expect(store.listLeases({ network: 'other' })).toHaveLength(0);
     expect(store.leaseCountsByPool()).toEqual(new Map([['p4', 1], ['p6', 1]]));
+    expect(store.activeLeaseCount()).toBe(2);
+    store.coolLease('p6', 'c1', 'eth0', 'owner', 5000);
+    expect(store.activeLeaseCount()).toBe(1);
     store.close();
     const db = execFileSync('node', ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(dbPath)});console.log(d.pragma('user_version',{simple:true}), d.pragma('journal_mode',{simple:true}))`], { cwd: process.cwd() }).toString().trim();
     expect(db).toBe(`${schemaVersion} wal`);
