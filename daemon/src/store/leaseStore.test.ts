@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AddressInUseError, OverloadedError, ShuttingDownError, StoreFailureError } from '../errors.ts';
 import { CommitQueue } from './commitQueue.ts';
 import type { LeaseRecord } from './leaseRecord.ts';
-import { LeaseStore } from './leaseStore.ts';
+import { ADDRESS_PAGE_ROWS, LeaseStore } from './leaseStore.ts';
 import { schemaVersion } from './migrations.ts';
 
 let dir: string;
@@ -53,9 +53,10 @@ describe('LeaseStore', () => {
   });
 
   it.each([
-    { name: 'IPv4, exactly two pages', first: 0x0a000000n, count: 2 * 16_384, step: 1n },
-    { name: 'IPv4, a page and one, every other address', first: 0x0a000000n, count: 16_384 + 1, step: 2n },
-    { name: 'IPv6, ending at the top of the address space', first: (1n << 128n) - 16_384n, count: 16_384, step: 1n },
+    { name: 'IPv4, exactly two pages', first: 0x0a000000n, count: 2 * ADDRESS_PAGE_ROWS, step: 1n },
+    { name: 'IPv4, a page and one, every other address', first: 0x0a000000n, count: ADDRESS_PAGE_ROWS + 1, step: 2n },
+    { name: 'IPv4, less than a page', first: 0x0a000000n, count: ADDRESS_PAGE_ROWS - 1, step: 3n },
+    { name: 'IPv6, ending at the top of the address space', first: (1n << 128n) - BigInt(3 * ADDRESS_PAGE_ROWS), count: 3 * ADDRESS_PAGE_ROWS, step: 1n },
   ])('streams held addresses across page boundaries: $name', ({ first, count, step }) => {
     const store = LeaseStore.open(dbPath);
     const held = Array.from({ length: count }, (_, i) => first + BigInt(i) * step);

@@ -30,8 +30,12 @@ interface LeaseRow {
 const LEASE_COLUMNS = `pool, family, address, container_id, ifname, network, pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms,
   address_space, state, reusable_at_ms`;
 const ACTIVE = "state = 'active'";
-/** Rows per query when streaming addresses: large enough to amortise the query, small enough to bound memory. */
-const ADDRESS_PAGE_ROWS = 16_384;
+/**
+ * Rows per query when streaming addresses. Small pages keep little garbage alive at each
+ * young-generation GC: a million leases start at ~115 MB RSS with 1024, ~145 MB with 16384,
+ * in about the same time.
+ */
+export const ADDRESS_PAGE_ROWS = 1024;
 
 export class LeaseStore {
   private readonly statements;
