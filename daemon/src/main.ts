@@ -30,16 +30,24 @@ const program = new Command('berthd')
       const config = options.config ? loadConfigFile(options.config) : defaultConfig();
       if (!options.config) logger.warn({ event: 'config.embedded' }, 'no --config given: serving the embedded example pools default-v4 and default-v6');
       const socketGroupId = options.socketGroup === undefined ? undefined : parseGroupId(options.socketGroup);
-      const app = await BerthApp.start({ socketPath: options.socket, dbPath: options.db, config, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
-        configPath: options.config, releaseStaleOnBoot: options.releaseStaleOnBoot,
-        netnsGraceSeconds: parseSeconds(options.netnsGraceSeconds, '--netns-grace-seconds', true),
-        netnsCheckSeconds: parseSeconds(options.netnsCheckSeconds, '--netns-check-seconds', false) });
+      const netnsGraceSeconds = parseSeconds(options.netnsGraceSeconds, '--netns-grace-seconds', true);
+      const netnsCheckSeconds = parseSeconds(options.netnsCheckSeconds, '--netns-check-seconds', false);
+      // Handlers go in before start logs daemon.started: a supervisor that stops berthd as soon as
+      // it reports serving must get a clean shutdown, not the default action of SIGTERM. A signal
+      // during start stops the daemon once it has started.
+      let app: BerthApp | undefined;
+      let stopRequested = false;
+      const stop = (started: BerthApp) => void started.stop().then(() => process.exit(0));
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => {
           logger.info({ event: 'daemon.signal', signal }, 'shutting down');
-          void app.stop().then(() => process.exit(0));
+          stopRequested = true;
+          if (app) stop(app);
         });
       }
+      app = await BerthApp.start({ socketPath: options.socket, dbPath: options.db, config, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
+        configPath: options.config, releaseStaleOnBoot: options.releaseStaleOnBoot, netnsGraceSeconds, netnsCheckSeconds });
+      if (stopRequested) stop(app);
     } catch (error) {
       logger.fatal({ event: 'daemon.start_failed', err: error }, error instanceof Error ? error.message : String(error));
       process.stderr.write(`berthd: ${error instanceof Error ? error.message : String(error)}\n`);
