@@ -129,7 +129,7 @@ export class BerthApp {
         app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
       }
       log.info({ event: 'daemon.started', socket: options.socketPath, db: options.dbPath, node: options.nodeName,
-        metrics: app.metricsUrl(), pools: pools.names(), prefixPools: prefixService.pools().map((pool) => pool.name), leases: [...store.leaseCountsByPool().values()].reduce((a, b) => a + b, 0),
+        metrics: app.metricsUrl(), pools: pools.names(), prefixPools: prefixService.pools().map((pool) => pool.name), leases: store.activeLeaseCount(),
         startMs: Date.now() - started }, 'berthd serving');
       return app;
     } catch (error) {

@@ -95,6 +95,45 @@ describe('pickNextFree', () => {
   });
 });
 
+describe('firstFreeFrom over a many-leaf TakenAddressSet', () => {
+  it.each([
+    { name: 'IPv4 /8', span: iv(v4('10.0.0.0'), v4('10.255.255.255')) },
+    { name: 'IPv6 /64', span: iv(V6_BASE, V6_BASE + (1n << 64n) - 1n) },
+  ])('$name: never returns a held address, always the lowest free one', ({ span }) => {
+    // Deterministic LCG so that a failure replays.
+    let state = 12345;
+    const random = (): number => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const WINDOW = 4000;
+    const base = span.start + 1n;
+    const allocatable = [iv(base, base + BigInt(WINDOW / 2) - 1n), iv(base + BigInt(WINDOW / 2) + 10n, base + BigInt(WINDOW) - 1n)];
+    const held = new Set<bigint>();
+    const taken = new TakenAddressSet(span);
+    let mostLeaves = 0;
+    for (let step = 0; step < 20_000; step++) {
+      mostLeaves = Math.max(mostLeaves, taken.leafCount);
+      const from = base + BigInt(Math.floor(random() * WINDOW));
+      const picked = firstFreeFrom(allocatable, taken, from);
+      let want: bigint | undefined;
+      for (const interval of allocatable) {
+        for (let a = interval.start > from ? interval.start : from; a <= interval.end && want === undefined; a++) if (!held.has(a)) want = a;
+        if (want !== undefined) break;
+      }
+      expect(picked).toBe(want);
+      if (picked !== undefined && random() < 0.7) {
+        expect(taken.add(picked)).toBe(true);
+        held.add(picked);
+      }
+      if (random() < 0.25 && held.size > 0) {
+        const victim = [...held][Math.floor(random() * held.size)]!;
+        expect(taken.delete(victim)).toBe(true);
+        held.delete(victim);
+      }
+    }
+    expect(taken.size).toBe(BigInt(held.size));
+    expect(mostLeaves).toBeGreaterThanOrEqual(2);
+  });
+});
+
 describe('isAllocatable', () => {
   it.each([
     [5n, false], [10n, true], [12n, true], [13n, false], [55n, true], [61n, false],

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AddressInUseError, OverloadedError, ShuttingDownError, StoreFailureError } from '../errors.ts';
 import { CommitQueue } from './commitQueue.ts';
 import type { LeaseRecord } from './leaseRecord.ts';
-import { LeaseStore } from './leaseStore.ts';
+import { ADDRESS_PAGE_ROWS, LeaseStore } from './leaseStore.ts';
 import { schemaVersion } from './migrations.ts';
 
 let dir: string;
@@ -36,6 +36,9 @@ describe('LeaseStore', () => {
     expect(store.listLeases({ pool: 'p6' })).toHaveLength(1);
     expect(store.listLeases({ network: 'other' })).toHaveLength(0);
     expect(store.leaseCountsByPool()).toEqual(new Map([['p4', 1], ['p6', 1]]));
+    expect(store.activeLeaseCount()).toBe(2);
+    store.coolLease('p6', 'c1', 'eth0', 'owner', 5000);
+    expect(store.activeLeaseCount()).toBe(1);
     store.close();
     const db = execFileSync('node', ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(dbPath)});console.log(d.pragma('user_version',{simple:true}), d.pragma('journal_mode',{simple:true}))`], { cwd: process.cwd() }).toString().trim();
     expect(db).toBe(`${schemaVersion} wal`);
@@ -46,6 +49,23 @@ describe('LeaseStore', () => {
     store.insertLease(lease());
     expect(() => store.insertLease(lease({ containerId: 'c2' }))).toThrow(AddressInUseError);
     expect(() => store.insertLease(lease({ containerId: 'c2' }))).toThrow(/10\.0\.0\.5 .* leased to container c1/);
+    store.close();
+  });
+
+  it.each([
+    { name: 'IPv4, exactly two pages', first: 0x0a000000n, count: 2 * ADDRESS_PAGE_ROWS, step: 1n },
+    { name: 'IPv4, a page and one, every other address', first: 0x0a000000n, count: ADDRESS_PAGE_ROWS + 1, step: 2n },
+    { name: 'IPv4, less than a page', first: 0x0a000000n, count: ADDRESS_PAGE_ROWS - 1, step: 3n },
+    { name: 'IPv6, ending at the top of the address space', first: (1n << 128n) - BigInt(3 * ADDRESS_PAGE_ROWS), count: 3 * ADDRESS_PAGE_ROWS, step: 1n },
+  ])('streams held addresses across page boundaries: $name', ({ first, count, step }) => {
+    const store = LeaseStore.open(dbPath);
+    const held = Array.from({ length: count }, (_, i) => first + BigInt(i) * step);
+    const family = first > 0xffffffffn ? 6 : 4;
+    store.transaction(() => held.forEach((address, i) => store.insertLease(lease({ address, family, containerId: `c${i}` }))));
+    const last = held[held.length - 1]!;
+    expect([...store.addressesWithin('default', first, last)]).toEqual(held);
+    expect([...store.addressesWithin('default', first + 1n, last - 1n)]).toEqual(held.slice(1, -1));
+    expect([...store.addressesWithin('default', last, last)]).toEqual([last]);
     store.close();
   });
 

