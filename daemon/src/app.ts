@@ -83,25 +83,9 @@ export class BerthApp {
       });
       const bootId = readBootId();
       const service = new IpamService({ store, commitQueue, pools, bootId });
-      service.events = {
-        allocated: (pool) => metrics.allocations.inc({ pool, result: 'ok' }),
-        allocationFailed: (pool, reason) => {
-          metrics.allocations.inc({ pool, result: reason });
-          if (reason === 'POOL_EXHAUSTED') metrics.poolExhausted.inc({ pool });
-        },
-        released: (pool) => metrics.releases.inc({ pool }),
-        reclaimed: (pool) => metrics.reclaimed.inc({ pool }),
-      };
+      service.events = metrics.allocationEvents('address');
       prefixService = new PrefixService({ store, commitQueue, pools: prefixPools, addressPoolNames: () => pools.names() });
-      prefixService.events = {
-        allocated: (pool) => metrics.prefixAllocations.inc({ pool, result: 'ok' }),
-        allocationFailed: (pool, reason) => {
-          metrics.prefixAllocations.inc({ pool, result: reason });
-          if (reason === 'POOL_EXHAUSTED') metrics.poolExhausted.inc({ pool });
-        },
-        released: (pool) => metrics.prefixReleases.inc({ pool }),
-        reclaimed: (pool) => metrics.reclaimed.inc({ pool }),
-      };
+      prefixService.events = metrics.allocationEvents('prefix');
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
       const servingPrefixes = prefixService;
       pools.prefixPoolNames = () => servingPrefixes.pools().map((pool) => pool.name);

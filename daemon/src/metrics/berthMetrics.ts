@@ -51,6 +51,21 @@ export class BerthMetrics {
     this.reclaimed = new Counter({ name: 'berth_addresses_reclaimed_total', help: 'Released addresses that finished their reclaim delay and became free, by pool', labelNames: ['pool'], registers });
     this.cleanerReleases = new Counter({ name: 'berth_stale_leases_released_total', help: 'Leases released by the stale-lease cleaner, by reason', labelNames: ['reason'], registers });
   }
+
+  /** What the services report about one kind of allocation (addresses or prefixes), counted. */
+  allocationEvents(kind: 'address' | 'prefix') {
+    const allocations = kind === 'address' ? this.allocations : this.prefixAllocations;
+    const releases = kind === 'address' ? this.releases : this.prefixReleases;
+    return {
+      allocated: (pool: string) => allocations.inc({ pool, result: 'ok' }),
+      allocationFailed: (pool: string, reason: string) => {
+        allocations.inc({ pool, result: reason });
+        if (reason === 'POOL_EXHAUSTED') this.poolExhausted.inc({ pool });
+      },
+      released: (pool: string) => releases.inc({ pool }),
+      reclaimed: (pool: string) => this.reclaimed.inc({ pool }),
+    };
+  }
 }
 
 type UsageCounts = { readonly size: bigint; readonly allocated: bigint; readonly free: bigint; readonly reserved: bigint; readonly cooling: bigint };
