@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 export interface RequestContext {
   readonly requestId: string;
   readonly log: Logger;
+  /** Set by a handler whose call wrote audit events: its end is then logged at debug. */
+  audited: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;

@@ -15,6 +15,7 @@ import type { LeaseStore } from '../store/leaseStore.ts';
 import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './commands.ts';
 import type { PoolRegistry, PoolSelector } from './poolRegistry.ts';
 import { describeOwner, type PoolState, type Requester } from './poolState.ts';
+import { elapsedMs } from './elapsedMs.ts';
 import { requireContainerId, requireDistinct, requireIfname, requireLabels, requireShortText } from './validateCommand.ts';
 
 /** One address handed to an attachment, with the pool it came from. */
@@ -58,6 +59,7 @@ export class IpamService {
   }
 
   async allocate(command: AllocateCommand, log: Logger): Promise<Allocation[]> {
+    const started = process.hrtime.bigint();
     requireContainerId(command.containerId);
     requireIfname(command.ifname);
     requireShortText(command.network, 'network');
@@ -79,12 +81,12 @@ export class IpamService {
         return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools, command), unit);
       });
       for (const allocation of allocations.fresh) {
-        log.info({ event: 'lease.allocated', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family),
+        log.info({ event: 'lease.allocated', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started),
           podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid, network: command.network }, 'lease allocated');
         this.events.allocated?.(allocation.pool.name);
       }
       for (const allocation of allocations.existing) {
-        log.info({ event: 'lease.reused', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family) },
+        log.info({ event: 'lease.reused', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started) },
           'attachment already holds a lease; returned it');
       }
       return allocations.all;
@@ -97,6 +99,7 @@ export class IpamService {
   }
 
   async release(command: ReleaseCommand, log: Logger): Promise<LeaseRecord[]> {
+    const started = process.hrtime.bigint();
     requireContainerId(command.containerId);
     requireIfname(command.ifname);
     requireDistinct(command.pools, 'pools');
@@ -107,7 +110,7 @@ export class IpamService {
       const wanted = command.pools.length === 0 ? held : held.filter((lease) => command.pools.includes(lease.pool));
       return wanted.map((lease) => this.releaseInTransaction(lease, unit));
     });
-    for (const lease of released) this.logReleased(log, lease, 'lease.released');
+    for (const lease of released) this.logReleased(log, lease, 'lease.released', elapsedMs(started));
     return released;
   }
 
@@ -287,9 +290,10 @@ export class IpamService {
       if (picked === undefined) throw new PoolExhaustedError(pool.name, pool.size);
       if (pool.config.strategy === 'roundRobin') {
         const previous = pool.cursor;
-        this.store.setCursor(pool.name, picked);
         pool.cursor = picked;
         unit.onRollback(() => { pool.cursor = previous; });
+        // Written once per transaction, whatever number of requests moved it.
+        unit.beforeCommit(`cursor:${pool.name}`, () => { if (pool.cursor !== undefined) this.store.setCursor(pool.name, pool.cursor); });
       }
       pool.taken.add(picked);
       unit.onRollback(() => pool.taken.delete(picked));
@@ -394,9 +398,9 @@ export class IpamService {
     };
   }
 
-  private logReleased(log: Logger, lease: LeaseRecord, event: string): void {
+  private logReleased(log: Logger, lease: LeaseRecord, event: string, latencyMs?: number): void {
     log.info({ event, pool: lease.pool, address: formatAddress(lease.address, lease.family), containerId: lease.containerId,
-      ifname: lease.ifname, podNamespace: lease.podNamespace, podName: lease.podName, network: lease.network }, 'lease released');
+      ifname: lease.ifname, podNamespace: lease.podNamespace, podName: lease.podName, network: lease.network, latencyMs }, 'lease released');
     this.events.released?.(lease.pool);
   }
 }

@@ -12,6 +12,7 @@ import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PrefixLeaseFilter, PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
 import { prefixInterval, PrefixPoolState } from './prefixPoolState.ts';
+import { elapsedMs } from './elapsedMs.ts';
 import { requireShortText } from './validateCommand.ts';
 
 export interface AllocatePrefixCommand {
@@ -76,6 +77,7 @@ export class PrefixService {
   }
 
   async allocatePrefix(command: AllocatePrefixCommand, log: Logger): Promise<PrefixLeaseRecord> {
+    const started = process.hrtime.bigint();
     requireOwner(command.owner);
     this.parseWanted(command, this.resolve(command.pool));
     try {
@@ -86,10 +88,10 @@ export class PrefixService {
       });
       const prefix = formatCidr(lease.first, lease.prefixLength, lease.family);
       if (fresh) {
-        log.info({ event: 'prefix.allocated', pool: lease.pool, prefix, owner: lease.owner }, 'prefix allocated');
+        log.info({ event: 'prefix.allocated', pool: lease.pool, prefix, owner: lease.owner, latencyMs: elapsedMs(started) }, 'prefix allocated');
         this.events.allocated?.(lease.pool);
       } else {
-        log.info({ event: 'prefix.reused', pool: lease.pool, prefix, owner: lease.owner }, 'owner already holds a prefix; returned it');
+        log.info({ event: 'prefix.reused', pool: lease.pool, prefix, owner: lease.owner, latencyMs: elapsedMs(started) }, 'owner already holds a prefix; returned it');
       }
       return lease;
     } catch (error) {
@@ -100,6 +102,7 @@ export class PrefixService {
 
   /** Idempotent: releasing nothing succeeds, and so does naming a pool that is gone. */
   async releasePrefix(command: ReleasePrefixCommand, log: Logger): Promise<PrefixLeaseRecord[]> {
+    const started = process.hrtime.bigint();
     requireOwner(command.owner);
     if (command.pool.length === 0) throw new InvalidArgumentError('pool is required');
     requireShortText(command.pool, 'pool');
@@ -110,7 +113,7 @@ export class PrefixService {
     });
     for (const lease of released) {
       log.info({ event: 'prefix.released', pool: lease.pool, prefix: formatCidr(lease.first, lease.prefixLength, lease.family), owner: lease.owner,
-        state: lease.state }, 'prefix released');
+        state: lease.state, latencyMs: elapsedMs(started) }, 'prefix released');
       this.events.released?.(lease.pool);
     }
     return released;

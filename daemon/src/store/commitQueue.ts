@@ -7,6 +7,11 @@ import type { LeaseStore } from './leaseStore.ts';
 /** Lets work undo in-memory changes if its database changes are rolled back. */
 export interface UnitOfWork {
   onRollback(undo: () => void): void;
+  /**
+   * Runs `write` once at the end of the transaction, after every request in it, however many
+   * requests asked under the same key (and only if the asking request's work stood).
+   */
+  beforeCommit(key: string, write: () => void): void;
 }
 
 interface Job {
@@ -14,6 +19,7 @@ interface Job {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly undos: (() => void)[];
+  readonly finalWrites: Map<string, () => void>;
   outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
 }
 
@@ -44,7 +50,7 @@ export class CommitQueue {
       return Promise.reject(new OverloadedError(`berthd has ${this.queue.length} requests waiting (limit ${this.options.maxQueued}); retry shortly`));
     }
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject, undos: [] });
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject, undos: [], finalWrites: new Map() });
       this.schedule();
     });
   }
@@ -79,6 +85,9 @@ export class CommitQueue {
     try {
       this.store.transaction(() => {
         for (const job of batch) this.runInSavepoint(job);
+        const finalWrites = new Map<string, () => void>();
+        for (const job of batch) if (job.outcome?.ok) for (const [key, write] of job.finalWrites) finalWrites.set(key, write);
+        for (const write of finalWrites.values()) write();
       });
     } catch (error) {
       committed = false;
@@ -95,7 +104,7 @@ export class CommitQueue {
   }
 
   private runInSavepoint(job: Job): void {
-    const unit: UnitOfWork = { onRollback: (undo) => job.undos.push(undo) };
+    const unit: UnitOfWork = { onRollback: (undo) => job.undos.push(undo), beforeCommit: (key, write) => job.finalWrites.set(key, write) };
     try {
       job.outcome = { ok: true, value: this.store.transaction(() => job.work(unit)) };
     } catch (error) {
