@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import { SCHEMA_FILE, writeIpamSchema } from './generateIpamSchema.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -39,11 +39,11 @@ for (const [entry, out] of nodeEntries) {
   say(`dist/${out}`);
 }
 
-// The shim is one self-contained CommonJS script with the API descriptor embedded, so the
-// executable needs nothing from disk but itself.
+// The shim is one self-contained CommonJS script; its message codecs come from a table generated
+// from the proto (regenerated here, so it cannot drift), so the executable needs nothing from disk.
 const shimEntry = join(root, 'cni-shim/src/main.ts');
 if (existsSync(shimEntry)) {
-  const descriptor = protobuf.loadSync(join(root, 'proto/berth/ipam/v1/ipam.proto')).toJSON();
+  if (writeIpamSchema()) say(`${SCHEMA_FILE} regenerated from the proto`);
   await build({
     entryPoints: [shimEntry],
     outfile: join(dist, 'berth-shim.cjs'),
@@ -52,7 +52,6 @@ if (existsSync(shimEntry)) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    define: { __BERTH_IPAM_DESCRIPTOR__: JSON.stringify(JSON.stringify(descriptor)) },
     logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
   });

@@ -2,11 +2,10 @@
 // every attachment, so it avoids @grpc/grpc-js (whose load time dominates a short process).
 import { connect, type IncomingHttpHeaders } from 'node:http2';
 import { connect as netConnect } from 'node:net';
-import type { Root } from 'protobufjs/light.js';
 import { GrpcStatus, REASON_TRAILER } from '../../daemon/src/errors.ts';
 import { GrpcCallError } from './grpcCallError.ts';
 import { frameMessage, parseFrames } from './grpcFraming.ts';
-import { loadIpamRoot, methodCodec } from './ipamDescriptor.ts';
+import { methodCodec } from './ipamCodec.ts';
 import type { IpamCaller, IpamMethod, IpamMethods } from './ipamMessages.ts';
 
 export interface IpamClientOptions {
@@ -25,13 +24,10 @@ export type UnaryOutcome =
   | { readonly ok: false; readonly code: number; readonly detail: string; readonly trailers: Record<string, string>; readonly transport: boolean };
 
 export class IpamClient implements IpamCaller {
-  private root: Root | undefined;
-
   constructor(private readonly options: IpamClientOptions) {}
 
   async call<M extends IpamMethod>(method: M, request: IpamMethods[M]['request']): Promise<IpamMethods[M]['response']> {
-    this.root ??= loadIpamRoot();
-    const codec = methodCodec(this.root, method);
+    const codec = methodCodec(method);
     const body = codec.encode(request);
     const deadline = Date.now() + this.options.timeoutMs;
     let backoff = this.options.firstBackoffMs ?? 50;
