@@ -7,6 +7,7 @@ import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_FILE, writeIpamSchema } from './generateIpamSchema.mjs';
+import { trainShimCodeCache } from './shimCodeCache.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -44,9 +45,7 @@ for (const [entry, out] of nodeEntries) {
 const shimEntry = join(root, 'cni-shim/src/main.ts');
 if (existsSync(shimEntry)) {
   if (writeIpamSchema()) say(`${SCHEMA_FILE} regenerated from the proto`);
-  await build({
-    entryPoints: [shimEntry],
-    outfile: join(dist, 'berth-shim.cjs'),
+  const shimBundle = {
     bundle: true,
     minify: true,
     platform: 'node',
@@ -54,8 +53,17 @@ if (existsSync(shimEntry)) {
     format: 'cjs',
     logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
-  });
+  };
+  await build({ ...shimBundle, entryPoints: [shimEntry], outfile: join(dist, 'berth-shim.cjs') });
   say('dist/berth-shim.cjs');
+  if (!jsOnly) {
+    // The executable: a small main that runs the library from a trained code cache (seaMain.ts).
+    await build({ ...shimBundle, entryPoints: [join(root, 'cni-shim/src/shimLibrary.ts')], outfile: join(dist, 'berth-shim-lib.cjs'),
+      banner: { js: '(function (require, module, exports) {' }, footer: { js: '})' } });
+    await build({ ...shimBundle, entryPoints: [join(root, 'cni-shim/src/seaMain.ts')], outfile: join(dist, 'berth-sea-main.cjs') });
+    trainShimCodeCache(join(dist, 'berth-shim-lib.cjs'), join(dist, 'berth-shim-lib.cache'));
+    say('dist/berth-shim-lib.cjs, trained code cache dist/berth-shim-lib.cache');
+  }
 
   if (!jsOnly) buildSea();
 }
@@ -65,8 +73,9 @@ function buildSea() {
   const blob = join(dist, 'berth.sea-blob');
   const seaConfig = join(dist, 'sea-config.json');
   writeFileSync(seaConfig, JSON.stringify({
-    main: join(dist, 'berth-shim.cjs'),
+    main: join(dist, 'berth-sea-main.cjs'),
     output: blob,
+    assets: { 'berth-shim-lib.cjs': join(dist, 'berth-shim-lib.cjs'), 'berth-shim-lib.cache': join(dist, 'berth-shim-lib.cache') },
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
   }));

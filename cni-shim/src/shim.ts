@@ -1,0 +1,77 @@
+// berth: the CNI IPAM plugin. Reads CNI_* and the network config, asks berthd, prints the result
+// or a CNI error. Everything below throws; the one catch here turns a failure into the output.
+import { asCniError } from './cni/cniError.ts';
+import { parseCommand, parseEnvironment } from './cni/environment.ts';
+import { invalidConfig, parseNetworkConfig } from './cni/networkConfig.ts';
+import { isSupportedVersion, LATEST_VERSION } from './cni/versions.ts';
+import type { ConnectIpam } from './commands.ts';
+import { runCommand, versionOutput } from './commands.ts';
+
+export const MAX_STDIN_BYTES = 1024 * 1024;
+
+export interface ShimOutcome {
+  /** What to print on stdout (without the newline); undefined: nothing. */
+  readonly output: string | undefined;
+  readonly exitCode: number;
+}
+
+/** Runs the plugin as the process it is: environment, stdin, stdout, exit code. */
+export async function runShim(): Promise<void> {
+  const outcome = await handleInvocation(process.env, () => readStdin(MAX_STDIN_BYTES), connectBerthd);
+  if (outcome.output !== undefined) process.stdout.write(`${outcome.output}\n`);
+  // Exit now rather than when the loop drains: nothing may keep a runtime waiting.
+  process.stdout.write('', () => process.exit(outcome.exitCode));
+}
+
+/** One invocation from its environment and stdin; `connectIpam` reaches berthd for the verbs that need it. */
+export async function handleInvocation(environment: NodeJS.ProcessEnv, readInput: () => Promise<string>, connectIpam: ConnectIpam): Promise<ShimOutcome> {
+  let stdin = '';
+  try {
+    const command = parseCommand(environment);
+    stdin = await readInput();
+    if (command === 'VERSION') return { output: versionOutput(declaredVersion(stdin)), exitCode: 0 };
+    const env = parseEnvironment(environment);
+    const config = parseNetworkConfig(stdin);
+    return { output: await runCommand({ env, config }, connectIpam), exitCode: 0 };
+  } catch (error) {
+    return { output: asCniError(error).toJson(declaredVersion(stdin) ?? LATEST_VERSION), exitCode: 1 };
+  }
+}
+
+// Loaded only for verbs that talk to berthd: VERSION needs none of the client.
+const connectBerthd: ConnectIpam = (socketPath, timeoutMs) => ({
+  call: async (method, request) => {
+    const { IpamClient } = await import('./client.ts');
+    return new IpamClient({ socketPath, timeoutMs }).call(method, request);
+  },
+});
+
+/** The config's cniVersion when it is one berth speaks, for VERSION and for error output. */
+function declaredVersion(stdin: string): string | undefined {
+  try {
+    const doc: unknown = JSON.parse(stdin);
+    const version = typeof doc === 'object' && doc !== null && 'cniVersion' in doc ? doc.cniVersion : undefined;
+    return typeof version === 'string' && isSupportedVersion(version) ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readStdin(limit: number): Promise<string> {
+  if (process.stdin.isTTY) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    process.stdin.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        process.stdin.destroy();
+        reject(invalidConfig(`network config on stdin is larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    process.stdin.on('error', reject);
+  });
+}
