@@ -7,7 +7,6 @@ import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SCHEMA_FILE, writeIpamSchema } from './generateIpamSchema.mjs';
-import { trainShimCodeCache } from './shimCodeCache.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -57,15 +56,11 @@ if (existsSync(shimEntry)) {
   await build({ ...shimBundle, entryPoints: [shimEntry], outfile: join(dist, 'berth-shim.cjs') });
   say('dist/berth-shim.cjs');
   if (!jsOnly) {
-    // The executable: a small main that runs the library from a trained code cache (seaMain.ts).
-    await build({ ...shimBundle, entryPoints: [join(root, 'cni-shim/src/shimLibrary.ts')], outfile: join(dist, 'berth-shim-lib.cjs'),
-      banner: { js: '(function (require, module, exports) {' }, footer: { js: '})' } });
-    await build({ ...shimBundle, entryPoints: [join(root, 'cni-shim/src/seaMain.ts')], outfile: join(dist, 'berth-sea-main.cjs') });
-    trainShimCodeCache(join(dist, 'berth-shim-lib.cjs'), join(dist, 'berth-shim-lib.cache'));
-    say('dist/berth-shim-lib.cjs, trained code cache dist/berth-shim-lib.cache');
+    // The executable's entry, run at build time to make its startup snapshot (snapshotMain.ts).
+    await build({ ...shimBundle, entryPoints: [join(root, 'cni-shim/src/snapshotMain.ts')], outfile: join(dist, 'berth-snapshot.cjs') });
+    say('dist/berth-snapshot.cjs');
+    buildSea();
   }
-
-  if (!jsOnly) buildSea();
 }
 say(`done in ${Date.now() - started} ms`);
 
@@ -73,11 +68,11 @@ function buildSea() {
   const blob = join(dist, 'berth.sea-blob');
   const seaConfig = join(dist, 'sea-config.json');
   writeFileSync(seaConfig, JSON.stringify({
-    main: join(dist, 'berth-sea-main.cjs'),
+    main: join(dist, 'berth-snapshot.cjs'),
     output: blob,
-    assets: { 'berth-shim-lib.cjs': join(dist, 'berth-shim-lib.cjs'), 'berth-shim-lib.cache': join(dist, 'berth-shim-lib.cache') },
     disableExperimentalSEAWarning: true,
-    useCodeCache: true,
+    // The snapshot holds the compiled functions the warm-up ran; SEA ignores useCodeCache with it.
+    useSnapshot: true,
   }));
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: quiet ? 'ignore' : 'inherit' });
   const tmp = join(dist, `berth.tmp-${process.pid}`);

@@ -1,7 +1,6 @@
 // Runs the plugin's ADD, DEL, failed ADD and VERSION paths in-process, against recorded berthd
-// responses instead of a socket. The build runs this once before taking the executable's code
-// cache (scripts/shimCodeCache.mjs): V8 caches only functions that have been compiled, and
-// compiling the shim's functions lazily at run time cost each invocation ~2-3 ms.
+// responses instead of a socket. The build runs this once before taking the executable's startup
+// snapshot (snapshotMain.ts), so that the snapshot holds these paths compiled and ready.
 import { IpamClient, type Http2Transport } from './client.ts';
 import { UnaryExchange } from './http2/unaryExchange.ts';
 import { handleInvocation, type ShimOutcome } from './shim.ts';
