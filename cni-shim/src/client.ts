@@ -4,7 +4,7 @@
 import { GrpcStatus, REASON_TRAILER } from '../../daemon/src/errors.ts';
 import { GrpcCallError } from './grpcCallError.ts';
 import { frameMessage, parseFrames } from './grpcFraming.ts';
-import { http2Request, type HeaderRecord, type Http2Request, type Http2Result } from './http2/unaryRequest.ts';
+import { http2Request, type HeaderRecord } from './http2/unaryRequest.ts';
 import { methodCodec } from './ipamCodec.ts';
 import type { IpamCaller, IpamMethod, IpamMethods } from './ipamMessages.ts';
 
@@ -14,11 +14,7 @@ export interface IpamClientOptions {
   readonly timeoutMs: number;
   readonly firstBackoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** How a request travels: over the socket unless the build's warm-up replays a recording (warmUp.ts). */
-  readonly transport?: Http2Transport;
 }
-
-export type Http2Transport = (request: Http2Request) => Promise<Http2Result>;
 
 /** Below this much time left, another attempt could not even connect. */
 const FINAL_ATTEMPT_MS = 20;
@@ -37,7 +33,7 @@ export class IpamClient implements IpamCaller {
     let backoff = this.options.firstBackoffMs ?? 50;
     const maxBackoff = this.options.maxBackoffMs ?? 1000;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await unaryCall(this.options.transport ?? http2Request, this.options.socketPath, codec.path, body, deadline - Date.now());
+      const outcome = await unaryCall(this.options.socketPath, codec.path, body, deadline - Date.now());
       if (outcome.ok) return codec.decode(outcome.message);
       // Full jitter in [backoff/2, backoff): many shims retrying a restarting daemon spread out.
       // The last wait is cut short so that one more attempt lands just before the deadline.
@@ -57,9 +53,9 @@ function isRetryable(outcome: Extract<UnaryOutcome, { ok: false }>): boolean {
 }
 
 /** One request on a fresh HTTP/2 connection; always settles within timeoutMs and closes it. */
-export async function unaryCall(transport: Http2Transport, socketPath: string, path: string, message: Uint8Array, timeoutMs: number): Promise<UnaryOutcome> {
+export async function unaryCall(socketPath: string, path: string, message: Uint8Array, timeoutMs: number): Promise<UnaryOutcome> {
   const budget = Math.max(1, Math.floor(timeoutMs));
-  const result = await transport({
+  const result = await http2Request({
     socketPath,
     headers: [[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', 'localhost'],
       ['content-type', 'application/grpc'], ['te', 'trailers'], ['grpc-timeout', `${budget}m`]],
