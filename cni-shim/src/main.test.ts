@@ -127,6 +127,16 @@ describe('berth-shim.cjs', () => {
     expect(JSON.parse(result.stdout.toString())).toMatchObject({ cniVersion: '0.4.0' });
   });
 
+  it('exits with its code when nobody reads stdout (EPIPE), printing nothing on stderr', async () => {
+    const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' } });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdin.end('{"cniVersion":"1.0.0"}');
+    expect(await new Promise((done) => child.on('close', done))).toBe(0);
+    expect(stderr).toBe('');
+  });
+
   it('refuses stdin over 1 MiB', async () => {
     const huge = JSON.stringify({ ...netconf('1.0.0'), padding: 'x'.repeat(1024 * 1024) });
     const result = await shim({ CNI_COMMAND: 'ADD', ...attachment }, huge);
