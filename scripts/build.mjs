@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
+import { SCHEMA_FILE, writeIpamSchema } from './generateIpamSchema.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -39,26 +39,28 @@ for (const [entry, out] of nodeEntries) {
   say(`dist/${out}`);
 }
 
-// The shim is one self-contained CommonJS script with the API descriptor embedded, so the
-// executable needs nothing from disk but itself.
+// The shim is one self-contained CommonJS script; its message codecs come from a table generated
+// from the proto (regenerated here, so it cannot drift), so the executable needs nothing from disk.
 const shimEntry = join(root, 'cni-shim/src/main.ts');
 if (existsSync(shimEntry)) {
-  const descriptor = protobuf.loadSync(join(root, 'proto/berth/ipam/v1/ipam.proto')).toJSON();
-  await build({
-    entryPoints: [shimEntry],
-    outfile: join(dist, 'berth-shim.cjs'),
+  if (writeIpamSchema()) say(`${SCHEMA_FILE} regenerated from the proto`);
+  const shimBundle = {
     bundle: true,
     minify: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    define: { __BERTH_IPAM_DESCRIPTOR__: JSON.stringify(JSON.stringify(descriptor)) },
     logOverride: { 'empty-import-meta': 'silent' },
     logLevel: 'warning',
-  });
+  };
+  await build({ ...shimBundle, entryPoints: [shimEntry], outfile: join(dist, 'berth-shim.cjs') });
   say('dist/berth-shim.cjs');
-
-  if (!jsOnly) buildSea();
+  if (!jsOnly) {
+    // The executable's entry, run at build time to make its startup snapshot (snapshotMain.ts).
+    await build({ ...shimBundle, entryPoints: [join(root, 'cni-shim/src/snapshotMain.ts')], outfile: join(dist, 'berth-snapshot.cjs') });
+    say('dist/berth-snapshot.cjs');
+    buildSea();
+  }
 }
 say(`done in ${Date.now() - started} ms`);
 
@@ -66,10 +68,11 @@ function buildSea() {
   const blob = join(dist, 'berth.sea-blob');
   const seaConfig = join(dist, 'sea-config.json');
   writeFileSync(seaConfig, JSON.stringify({
-    main: join(dist, 'berth-shim.cjs'),
+    main: join(dist, 'berth-snapshot.cjs'),
     output: blob,
     disableExperimentalSEAWarning: true,
-    useCodeCache: true,
+    // The snapshot holds the compiled functions the warm-up ran; SEA ignores useCodeCache with it.
+    useSnapshot: true,
   }));
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: quiet ? 'ignore' : 'inherit' });
   const tmp = join(dist, `berth.tmp-${process.pid}`);

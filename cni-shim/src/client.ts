@@ -1,12 +1,11 @@
-// A lean gRPC unary client for berthd over node:http2 on a Unix socket. The shim is exec'd for
-// every attachment, so it avoids @grpc/grpc-js (whose load time dominates a short process).
-import { connect, type IncomingHttpHeaders } from 'node:http2';
-import { connect as netConnect } from 'node:net';
-import type { Root } from 'protobufjs/light.js';
+// A lean gRPC unary client for berthd on a Unix socket. The shim is exec'd for every attachment,
+// so it avoids @grpc/grpc-js and node:http2 (whose load time dominates a short process) and
+// speaks the one HTTP/2 exchange it needs itself (http2/unaryRequest.ts).
 import { GrpcStatus, REASON_TRAILER } from '../../daemon/src/errors.ts';
 import { GrpcCallError } from './grpcCallError.ts';
 import { frameMessage, parseFrames } from './grpcFraming.ts';
-import { loadIpamRoot, methodCodec } from './ipamDescriptor.ts';
+import { http2Request, type HeaderRecord } from './http2/unaryRequest.ts';
+import { methodCodec } from './ipamCodec.ts';
 import type { IpamCaller, IpamMethod, IpamMethods } from './ipamMessages.ts';
 
 export interface IpamClientOptions {
@@ -25,13 +24,10 @@ export type UnaryOutcome =
   | { readonly ok: false; readonly code: number; readonly detail: string; readonly trailers: Record<string, string>; readonly transport: boolean };
 
 export class IpamClient implements IpamCaller {
-  private root: Root | undefined;
-
   constructor(private readonly options: IpamClientOptions) {}
 
   async call<M extends IpamMethod>(method: M, request: IpamMethods[M]['request']): Promise<IpamMethods[M]['response']> {
-    this.root ??= loadIpamRoot();
-    const codec = methodCodec(this.root, method);
+    const codec = methodCodec(method);
     const body = codec.encode(request);
     const deadline = Date.now() + this.options.timeoutMs;
     let backoff = this.options.firstBackoffMs ?? 50;
@@ -56,44 +52,25 @@ function isRetryable(outcome: Extract<UnaryOutcome, { ok: false }>): boolean {
   return outcome.code === GrpcStatus.RESOURCE_EXHAUSTED && outcome.trailers[REASON_TRAILER] === 'OVERLOADED';
 }
 
-/** One request on a fresh HTTP/2 session; always settles within timeoutMs and closes the session. */
-export function unaryCall(socketPath: string, path: string, message: Uint8Array, timeoutMs: number): Promise<UnaryOutcome> {
-  return new Promise((resolve) => {
-    let settled = false;
-    let headers: IncomingHttpHeaders | undefined;
-    let trailers: IncomingHttpHeaders | undefined;
-    const chunks: Buffer[] = [];
-    const session = connect('http://localhost', { createConnection: () => netConnect(socketPath) });
-    const finish = (outcome: UnaryOutcome): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve(outcome);
-    };
-    const transportFailure = (code: number, detail: string): UnaryOutcome => ({ ok: false, code, detail, trailers: {}, transport: true });
-    const budget = Math.max(1, Math.floor(timeoutMs));
-    const timer = setTimeout(() => finish(transportFailure(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${budget} ms`)), budget);
-    session.on('error', (error: Error) => finish(transportFailure(GrpcStatus.UNAVAILABLE, rootCause(error))));
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': path,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      'grpc-timeout': `${budget}m`,
-    });
-    stream.on('response', (received) => { headers = received; });
-    stream.on('trailers', (received) => { trailers = received; });
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('error', (error: Error) => finish(transportFailure(GrpcStatus.UNAVAILABLE, rootCause(error))));
-    stream.on('close', () => finish(headers === undefined
-      ? transportFailure(GrpcStatus.UNAVAILABLE, 'connection closed before berthd answered')
-      : responseOutcome(headers, trailers, Buffer.concat(chunks))));
-    stream.end(frameMessage(message));
+/** One request on a fresh HTTP/2 connection; always settles within timeoutMs and closes it. */
+export async function unaryCall(socketPath: string, path: string, message: Uint8Array, timeoutMs: number): Promise<UnaryOutcome> {
+  const budget = Math.max(1, Math.floor(timeoutMs));
+  const result = await http2Request({
+    socketPath,
+    headers: [[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', 'localhost'],
+      ['content-type', 'application/grpc'], ['te', 'trailers'], ['grpc-timeout', `${budget}m`]],
+    body: frameMessage(message),
+    timeoutMs: budget,
   });
+  switch (result.kind) {
+    case 'response': return responseOutcome(result.headers, result.trailers, result.body);
+    case 'unavailable': return { ok: false, code: GrpcStatus.UNAVAILABLE, detail: result.detail, trailers: {}, transport: true };
+    case 'timeout': return { ok: false, code: GrpcStatus.DEADLINE_EXCEEDED, detail: result.detail, trailers: {}, transport: true };
+    case 'protocol': return { ok: false, code: GrpcStatus.INTERNAL, detail: result.detail, trailers: {}, transport: false };
+  }
 }
 
-export function responseOutcome(headers: IncomingHttpHeaders, trailers: IncomingHttpHeaders | undefined, body: Buffer): UnaryOutcome {
+export function responseOutcome(headers: HeaderRecord, trailers: HeaderRecord | undefined, body: Buffer): UnaryOutcome {
   const metadata = { ...stringValues(headers), ...stringValues(trailers ?? {}) };
   const status = metadata['grpc-status'];
   if (status === undefined) {
@@ -116,16 +93,10 @@ export function responseOutcome(headers: IncomingHttpHeaders, trailers: Incoming
   return { ok: true, message: only };
 }
 
-// "The pending stream has been canceled (caused by: connect ENOENT ...)": the cause is what helps.
-function rootCause(error: Error): string {
-  return error.cause instanceof Error ? rootCause(error.cause) : error.message;
-}
-
-function stringValues(headers: IncomingHttpHeaders): Record<string, string> {
+function stringValues(headers: HeaderRecord): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(headers)) {
-    if (key.startsWith(':') || value === undefined) continue;
-    out[key] = Array.isArray(value) ? value.join(',') : String(value);
+    if (!key.startsWith(':')) out[key] = value;
   }
   return out;
 }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { GrpcStatus } from '../../daemon/src/errors.ts';
 import { responseOutcome } from './client.ts';
 import { frameMessage, GrpcFramingError, parseFrames } from './grpcFraming.ts';
-import { loadIpamRoot, methodCodec } from './ipamDescriptor.ts';
 
 describe('gRPC framing', () => {
   it.each([
@@ -46,25 +45,5 @@ describe('responseOutcome', () => {
   it('keeps berth trailers', () => {
     const outcome = responseOutcome({ ':status': '200' }, { 'grpc-status': '8', 'berth-error-reason': 'OVERLOADED', 'berth-cni-code': '11' }, Buffer.alloc(0));
     expect(outcome.ok ? {} : outcome.trailers).toMatchObject({ 'berth-error-reason': 'OVERLOADED', 'berth-cni-code': '11' });
-  });
-});
-
-describe('ipam codecs from the proto', () => {
-  const root = loadIpamRoot();
-
-  it('encodes AllocateRequest with camelCase fields', () => {
-    const codec = methodCodec(root, 'Allocate');
-    expect(codec.path).toBe('/berth.ipam.v1.Ipam/Allocate');
-    const bytes = codec.encode({ containerId: 'c1', ifname: 'eth0', pools: ['v4'], requestedIps: [], podNamespace: '', podName: '', podUid: '', netns: '/n', network: 'net' });
-    const decoded = root.lookupType('berth.ipam.v1.AllocateRequest').toObject(root.lookupType('berth.ipam.v1.AllocateRequest').decode(bytes));
-    expect(decoded).toMatchObject({ containerId: 'c1', ifname: 'eth0', pools: ['v4'], netns: '/n', network: 'net' });
-  });
-
-  it('decodes AllocateResponse with enum names and defaults', () => {
-    const type = root.lookupType('berth.ipam.v1.AllocateResponse');
-    const bytes = type.encode(type.fromObject({ allocations: [{ pool: 'v6', address: 'fd00::5/64', family: 'IPV6', routes: [{ dst: '::/0' }] }] })).finish();
-    expect(methodCodec(root, 'Allocate').decode(bytes)).toEqual({
-      allocations: [{ pool: 'v6', address: 'fd00::5/64', gateway: '', routes: [{ dst: '::/0', gw: '' }], dns: null, family: 'IPV6' }],
-    });
   });
 });

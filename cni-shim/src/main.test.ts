@@ -1,6 +1,6 @@
 // The bundled shim as a runtime runs it: a child process with CNI_* env and the config on stdin.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +97,44 @@ describe('berth-shim.cjs', () => {
     expect(result.json).toMatchObject({ code: 50 });
     expect(String(result.json?.msg)).toContain(join(dir, 'missing', 'berthd.sock'));
     expect(result.ms).toBeLessThan(3000);
+  });
+
+  it('reads stdin from a file', async () => {
+    const path = join(dir, 'stdin-file.json');
+    writeFileSync(path, '{"cniVersion":"0.4.0"}');
+    const fd = openSync(path, 'r');
+    const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' }, stdio: [fd, 'pipe', 'inherit'] });
+    closeSync(fd);
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
+    expect(await new Promise((done) => child.on('close', done))).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ cniVersion: '0.4.0' });
+  });
+
+  // Node (libuv) makes a child's stdio blocking, so a non-blocking stdin needs another parent.
+  it.skipIf(spawnSync('python3', ['-c', 'pass']).status !== 0)('reads a non-blocking stdin written late to its end', () => {
+    const parent = [
+      'import os, subprocess, sys, time',
+      'r, w = os.pipe()',
+      'os.set_blocking(r, False)',
+      'child = subprocess.Popen(sys.argv[1:], stdin=r, stdout=subprocess.PIPE)',
+      'os.close(r)',
+      'time.sleep(0.2); os.write(w, b\'{"cniVersion":\'); time.sleep(0.1); os.write(w, b\'"0.4.0"}\'); os.close(w)',
+      'sys.stdout.write(child.communicate()[0].decode()); sys.exit(child.returncode)',
+    ].join('\n');
+    const result = spawnSync('python3', ['-c', parent, process.execPath, BUNDLE], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' } });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout.toString())).toMatchObject({ cniVersion: '0.4.0' });
+  });
+
+  it('exits with its code when nobody reads stdout (EPIPE), printing nothing on stderr', async () => {
+    const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' } });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+    child.stdin.end('{"cniVersion":"1.0.0"}');
+    expect(await new Promise((done) => child.on('close', done))).toBe(0);
+    expect(stderr).toBe('');
   });
 
   it('refuses stdin over 1 MiB', async () => {

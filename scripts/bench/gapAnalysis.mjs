@@ -13,7 +13,7 @@ export function explainGaps(results, targets) {
     const env = shim.environments.withoutCaCerts;
     const inside = throughput?.levels[0]?.insideDaemon;
     const clientMs = env.berthAddMs.median - env.berthVersionMs.median;
-    notes.push(`- **Plugin vs node -e 0** (without NODE_EXTRA_CA_CERTS): VERSION, which starts the executable but loads no client and calls nothing, takes ${f(env.berthVersionMs.median)} ms against ${f(env.nodeFloorMs.median)} ms for node -e 0, so start-up itself is near the floor. ADD takes ${f(clientMs)} ms more than VERSION: loading the gRPC client, connecting and one call${inside ? `, of which berthd's own Allocate is ${f(inside.allocate.meanMs)} ms (its histogram at concurrency 1)` : ''}. The rest is the plugin's client path; that is where the ${'≤'} 1.25× target has to be won (lazy-loaded code cache, a V8 startup snapshot, or a smaller client).`);
+    notes.push(`- **Plugin vs node -e 0** (without NODE_EXTRA_CA_CERTS): VERSION, which starts the executable and calls nothing, takes ${f(env.berthVersionMs.median)} ms against ${f(env.nodeFloorMs.median)} ms for node -e 0 (${f(env.ratios.berthVersionVsNodeFloor.median)}×). ADD takes ${f(clientMs)} ms more than VERSION: connecting, one call and the client's first run (the executable starts from a V8 snapshot with the client compiled and node:net loaded)${inside ? `, of which berthd's own Allocate is ${f(inside.allocate.meanMs)} ms (its histogram at concurrency 1)` : ''}.`);
   }
   if (throughput && (unmet('berthd calls/s') || unmet('berthd p99'))) {
     const level = throughput.levels.at(-1);

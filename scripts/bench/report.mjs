@@ -57,7 +57,7 @@ function renderShim(shim) {
     out.push(table(['Call', 'berth', 'host-local', 'node -e 0', 'berth / host-local', 'berth / node -e 0'], [
       ['ADD', ms(env.berthAddMs), ms(env.hostLocalAddMs), ms(env.nodeFloorMs), ratio(env.ratios.berthAddVsHostLocal), ratio(env.ratios.berthAddVsNodeFloor)],
       ['DEL', ms(env.berthDelMs), ms(env.hostLocalDelMs), ms(env.nodeFloorMs), ratio(env.ratios.berthDelVsHostLocal), ratio(env.ratios.berthDelVsNodeFloor)],
-      ['VERSION (start-up only: no client loaded, no call)', ms(env.berthVersionMs), '–', ms(env.nodeFloorMs), '–', ratio(env.ratios.berthVersionVsNodeFloor)],
+      ['VERSION (start-up only: no call)', ms(env.berthVersionMs), '–', ms(env.nodeFloorMs), '–', ratio(env.ratios.berthVersionVsNodeFloor)],
     ]), '');
   }
   const scale = shim.leaseScale;

@@ -60,7 +60,7 @@ function addThenDel(pluginPath, config, envOptions) {
   };
 }
 
-/** VERSION answers without loading the client or calling berthd: the plugin's start-up cost alone. */
+/** VERSION answers without calling berthd: the plugin's start-up cost alone. */
 function versionOnly(pluginPath, config, envOptions) {
   return async () => ({ run: (await timedExec([pluginPath], pluginEnv({ CNI_COMMAND: 'VERSION', CNI_PATH: '/opt/cni/bin' }, envOptions), config)).ms });
 }

@@ -1,0 +1,123 @@
+// berth: the CNI IPAM plugin. Reads CNI_* and the network config, asks berthd, prints the result
+// or a CNI error. Everything below throws; the one catch here turns a failure into the output.
+import { readSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { asCniError } from './cni/cniError.ts';
+import { parseCommand, parseEnvironment } from './cni/environment.ts';
+import { invalidConfig, parseNetworkConfig } from './cni/networkConfig.ts';
+import { isSupportedVersion, LATEST_VERSION } from './cni/versions.ts';
+import type { ConnectIpam } from './commands.ts';
+import { runCommand, versionOutput } from './commands.ts';
+
+export const MAX_STDIN_BYTES = 1024 * 1024;
+
+export interface ShimOutcome {
+  /** What to print on stdout (without the newline); undefined: nothing. */
+  readonly output: string | undefined;
+  readonly exitCode: number;
+}
+
+/** Runs the plugin as the process it is: environment, stdin, stdout, exit code. */
+export async function runShim(): Promise<void> {
+  const outcome = await handleInvocation(process.env, () => readStdin(MAX_STDIN_BYTES), connectBerthd);
+  printThenExit(outcome.output === undefined ? '' : `${outcome.output}\n`, outcome.exitCode);
+}
+
+/**
+ * Writes to fd 1 synchronously, then exits at once rather than when the loop drains: nothing may
+ * keep a runtime waiting. Creating process.stdout (a stream over the pipe) cost ~0.3 ms; it is
+ * used only when the synchronous write fails (EAGAIN on a non-blocking stdout, EPIPE, ...), so
+ * that such failures end as they always have.
+ */
+function printThenExit(text: string, exitCode: number): void {
+  let rest = Buffer.from(text, 'utf8');
+  try {
+    while (rest.length > 0) rest = rest.subarray(writeSync(1, rest));
+  } catch {
+    process.stdout.write(rest, () => process.exit(exitCode));
+    return;
+  }
+  process.exit(exitCode);
+}
+
+/** One invocation from its environment and stdin; `connectIpam` reaches berthd for the verbs that need it. */
+export async function handleInvocation(environment: NodeJS.ProcessEnv, readInput: () => Promise<string>, connectIpam: ConnectIpam): Promise<ShimOutcome> {
+  let stdin = '';
+  try {
+    // stdin first: even an error about CNI_COMMAND must answer in the config's cniVersion.
+    stdin = await readInput();
+    const command = parseCommand(environment);
+    if (command === 'VERSION') return { output: versionOutput(declaredVersion(stdin)), exitCode: 0 };
+    const env = parseEnvironment(environment);
+    const config = parseNetworkConfig(stdin);
+    return { output: await runCommand({ env, config }, connectIpam), exitCode: 0 };
+  } catch (error) {
+    return { output: asCniError(error).toJson(declaredVersion(stdin) ?? LATEST_VERSION), exitCode: 1 };
+  }
+}
+
+// Loaded only for verbs that talk to berthd: VERSION needs none of the client.
+const connectBerthd: ConnectIpam = (socketPath, timeoutMs) => ({
+  call: async (method, request) => {
+    const { IpamClient } = await import('./client.ts');
+    return new IpamClient({ socketPath, timeoutMs }).call(method, request);
+  },
+});
+
+/** The config's cniVersion when it is one berth speaks, for VERSION and for error output. */
+function declaredVersion(stdin: string): string | undefined {
+  try {
+    const doc: unknown = JSON.parse(stdin);
+    const version = typeof doc === 'object' && doc !== null && 'cniVersion' in doc ? doc.cniVersion : undefined;
+    return typeof version === 'string' && isSupportedVersion(version) ? version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stdin to its end, read synchronously: creating process.stdin (a stream over a pipe handle, read
+ * on the next turns of the event loop) costs ~1 ms of a ~20 ms invocation. A non-blocking stdin
+ * (EAGAIN) is read to its end as the stream.
+ */
+async function readStdin(limit: number): Promise<string> {
+  if (isatty(0)) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const take = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > limit) throw invalidConfig(`network config on stdin is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  };
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    let read: number;
+    try {
+      read = readSync(0, buffer, 0, buffer.length, null);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EINTR') continue;
+      if (code !== 'EAGAIN') throw error;
+      await readStreamToEnd(take);
+      break;
+    }
+    if (read === 0) break;
+    take(buffer.subarray(0, read));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function readStreamToEnd(take: (chunk: Buffer) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdin.on('data', (chunk: Buffer) => {
+      try {
+        take(chunk);
+      } catch (error) {
+        process.stdin.destroy();
+        reject(error);
+      }
+    });
+    process.stdin.on('end', () => resolve());
+    process.stdin.on('error', reject);
+  });
+}
