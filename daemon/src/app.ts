@@ -78,6 +78,7 @@ export class BerthApp {
       });
       const commitQueue = new CommitQueue(store, {
         maxQueued: options.maxQueuedRequests ?? 4096,
+        minBatch: 16,
         maxBatch: 512,
         onCommit: (size, seconds) => { metrics.commitBatchSize.observe(size); metrics.commitDuration.observe(seconds); },
       });

@@ -2,6 +2,7 @@
 // savepoint, so one fsync covers many leases and one failing request does not undo the others.
 // A promise resolves only after the transaction holding its work has committed.
 import { BerthError, OverloadedError, ShuttingDownError, StoreFailureError } from '../errors.ts';
+import { nextBatchLimit } from './batchLimit.ts';
 import type { LeaseStore } from './leaseStore.ts';
 
 /** Lets work undo in-memory changes if its database changes are rolled back. */
@@ -28,6 +29,11 @@ export interface CommitQueueOptions {
   readonly maxQueued: number;
   /** Most requests committed in one transaction. */
   readonly maxBatch: number;
+  /**
+   * Fewest requests the batch limit adapts down to (see batchLimit.ts); absent: every batch
+   * takes up to maxBatch.
+   */
+  readonly minBatch?: number;
   /** Called after each commit attempt, for metrics. */
   readonly onCommit?: (batchSize: number, seconds: number, ok: boolean) => void;
 }
@@ -37,8 +43,11 @@ export class CommitQueue {
   private scheduled = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  private batchLimit: number;
 
-  constructor(private readonly store: LeaseStore, private readonly options: CommitQueueOptions) {}
+  constructor(private readonly store: LeaseStore, private readonly options: CommitQueueOptions) {
+    this.batchLimit = options.minBatch ?? options.maxBatch;
+  }
 
   get depth(): number {
     return this.queue.length;
@@ -72,7 +81,7 @@ export class CommitQueue {
 
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue.splice(0, this.options.maxBatch);
+    const batch = this.queue.splice(0, this.batchLimit);
     if (batch.length > 0) this.commit(batch);
     if (this.queue.length > 0) this.schedule();
     else for (const wake of this.idleWaiters.splice(0)) wake();
@@ -95,7 +104,11 @@ export class CommitQueue {
       // The whole batch is rolled back: undo every in-memory change, newest first.
       for (const job of [...batch].reverse()) if (job.outcome?.ok) undoAll(job);
     }
-    this.options.onCommit?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9, committed);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.options.onCommit?.(batch.length, seconds, committed);
+    if (this.options.minBatch !== undefined) {
+      this.batchLimit = nextBatchLimit(this.batchLimit, batch.length, seconds, { min: this.options.minBatch, max: this.options.maxBatch });
+    }
     for (const job of batch) {
       if (!committed) job.reject(asStoreFailure(commitError));
       else if (job.outcome?.ok) job.resolve(job.outcome.value);
