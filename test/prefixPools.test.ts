@@ -58,7 +58,7 @@ describe('prefix pools through gRPC and berthctl', () => {
     const pools = berthctl(daemon.socketPath, 'pools');
     expect(pools.stdout).toMatch(/nodes-v4\s+prefix\s+default\s+10\.200\.0\.0\/22\s+\[#+\.*\]\s+66\.6%\s+2\s+0\s+1\s+3\s+\/24\s+efficient\s+role=nodes/);
     const { pools: usage } = await client.call<{ pools: PoolMessage[] }>('ListPools');
-    expect(usage.find((pool) => pool.name === 'nodes-v4')).toMatchObject({ kind: 'PREFIX', size: '3', allocated: '2', free: '1', reserved: '1', prefixLength: 24 });
+    expect(usage.find((pool) => pool.name === 'nodes-v4')).toMatchObject({ kind: 'PREFIX', size: '3', allocated: '2', free: '1', reserved: '1', prefixLength: 24, reservedSubnets: ['10.200.3.0/24'] });
     expect(usage.find((pool) => pool.name === 'pods')).toMatchObject({ kind: 'ADDRESS' });
   });
 

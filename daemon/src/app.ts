@@ -71,10 +71,10 @@ export class BerthApp {
     try {
       const pools = new PoolRegistry(options.config.pools.map((pool) => PoolState.load(pool, store)));
       const prefixPools = options.config.prefixPools.map((pool) => PrefixPoolState.load(pool, store));
-      let prefixService: PrefixService | undefined;
       const metrics = new BerthMetrics({
         poolUsages: () => pools.all().map((pool) => ({ name: pool.name, usage: pool.usage() })),
-        prefixPoolUsages: () => (prefixService?.pools() ?? []).map((pool) => ({ name: pool.name, usage: pool.usage() })),
+        // Read at scrape time, once prefixService (below: it needs the commit queue, which needs metrics) exists.
+        prefixPoolUsages: () => prefixService.pools().map((pool) => ({ name: pool.name, usage: pool.usage() })),
       });
       const commitQueue = new CommitQueue(store, {
         maxQueued: options.maxQueuedRequests ?? 4096,
@@ -85,11 +85,10 @@ export class BerthApp {
       const bootId = readBootId();
       const service = new IpamService({ store, commitQueue, pools, bootId });
       service.events = metrics.allocationEvents('address');
-      prefixService = new PrefixService({ store, commitQueue, pools: prefixPools, addressPoolNames: () => pools.names() });
+      const prefixService = new PrefixService({ store, commitQueue, pools: prefixPools, addressPoolNames: () => pools.names() });
       prefixService.events = metrics.allocationEvents('prefix');
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
-      const servingPrefixes = prefixService;
-      pools.prefixPoolNames = () => servingPrefixes.pools().map((pool) => pool.name);
+      pools.prefixPoolNames = () => prefixService.pools().map((pool) => pool.name);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -97,7 +96,7 @@ export class BerthApp {
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
       app.reclaimTimer = setInterval(() => {
-        Promise.all([service.reclaimCooled(log), servingPrefixes.reclaimCooled(log)])
+        Promise.all([service.reclaimCooled(log), prefixService.reclaimCooled(log)])
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
@@ -107,7 +106,7 @@ export class BerthApp {
       }
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
-        importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: servingPrefixes, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
+        importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: prefixService, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
       if (options.metricsAddress) {

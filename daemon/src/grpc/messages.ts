@@ -3,7 +3,7 @@
 import type { LeaseRecord, LeaseState } from '../store/leaseRecord.ts';
 import type { Allocation } from '../service/ipamService.ts';
 import type { PoolState } from '../service/poolState.ts';
-import type { PrefixPoolState } from '../service/prefixPoolState.ts';
+import { describeInterval, type PrefixPoolState } from '../service/prefixPoolState.ts';
 import type { PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
 import type { PoolConfig, PrefixPoolConfig } from '../config/types.ts';
 import { formatAddress, formatCidr, type IpFamily } from '../ip/address.ts';
@@ -140,6 +140,6 @@ export function toPrefixPoolUsageMessage(pool: PrefixPoolState): PoolUsageMessag
     ranges: [],
     preAllocated: '0',
     prefixLength: config.prefixLength,
-    reservedSubnets: config.reservedSubnets.map((interval) => `${formatAddress(interval.start, config.family)}-${formatAddress(interval.end, config.family)}`),
+    reservedSubnets: config.reservedSubnets.map((interval) => describeInterval(interval, config.family)),
   };
 }

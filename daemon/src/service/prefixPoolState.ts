@@ -3,7 +3,7 @@
 import { countAlignedBlocks, freeIntervals } from '../allocator/pickPrefix.ts';
 import { intervalsOverlap } from '../config/addressIntervals.ts';
 import type { AddressInterval, PrefixPoolConfig } from '../config/types.ts';
-import { cidrBounds, familyBits, formatCidr } from '../ip/address.ts';
+import { cidrBounds, familyBits, formatAddress, formatCidr } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 
 /** Counts in prefixes of the pool's prefixLength. */
@@ -86,11 +86,7 @@ export class PrefixPoolState {
 
   /** Held prefixes as CIDR text (for reload checks and messages). */
   heldPrefixes(): string[] {
-    const bits = familyBits(this.config.family);
-    return this.held.map((interval) => {
-      const length = bits - (interval.end - interval.start + 1n).toString(2).length + 1;
-      return formatCidr(interval.start, length, this.config.family);
-    });
+    return this.held.map((interval) => describeInterval(interval, this.config.family));
   }
 
   heldIntervals(): readonly AddressInterval[] {
@@ -133,4 +129,13 @@ export function prefixSize(prefixLength: number, family: 4 | 6): bigint {
 
 export function prefixInterval(first: bigint, prefixLength: number, family: 4 | 6): AddressInterval {
   return { start: first, end: first + prefixSize(prefixLength, family) - 1n };
+}
+
+/** An interval as CIDR text when it is one aligned prefix, else as "first-last". */
+export function describeInterval(interval: AddressInterval, family: 4 | 6): string {
+  const size = interval.end - interval.start + 1n;
+  if ((size & (size - 1n)) === 0n && interval.start % size === 0n) {
+    return formatCidr(interval.start, familyBits(family) - size.toString(2).length + 1, family);
+  }
+  return `${formatAddress(interval.start, family)}-${formatAddress(interval.end, family)}`;
 }

@@ -7,11 +7,11 @@ import type { Logger } from 'pino';
 import { pickPrefix } from '../allocator/pickPrefix.ts';
 import type { PrefixPoolConfig } from '../config/types.ts';
 import { AddressOutsidePoolError, InvalidArgumentError, PoolExhaustedError, PrefixInUseError, UnknownPoolError, BerthError } from '../errors.ts';
-import { cidrBounds, familyBits, formatAddress, formatCidr, IpParseError, parseCidr } from '../ip/address.ts';
+import { cidrBounds, familyBits, formatCidr, IpParseError, parseCidr } from '../ip/address.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PrefixLeaseFilter, PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
-import { prefixInterval, PrefixPoolState } from './prefixPoolState.ts';
+import { describeInterval, prefixInterval, PrefixPoolState } from './prefixPoolState.ts';
 import { elapsedMs } from './elapsedMs.ts';
 import { requireShortText } from './validateCommand.ts';
 
@@ -270,7 +270,7 @@ export class PrefixService {
     const interval = prefixInterval(first, length, pool.config.family);
     const text = formatCidr(first, length, pool.config.family);
     if (pool.touchesReserved(interval)) {
-      throw new AddressOutsidePoolError(`requested_prefix: ${text} overlaps a reserved subnet of pool "${pool.name}" (${pool.config.reservedSubnets.map((r) => describeInterval(r, pool.config)).join(', ')})`, { pool: pool.name });
+      throw new AddressOutsidePoolError(`requested_prefix: ${text} overlaps a reserved subnet of pool "${pool.name}" (${pool.config.reservedSubnets.map((r) => describeInterval(r, pool.config.family)).join(', ')})`, { pool: pool.name });
     }
     const holder = this.store.prefixes.overlapping(pool.network, interval.start, interval.end);
     if (holder) {
@@ -349,10 +349,3 @@ function describeWanted(wanted: { length: number; first?: bigint }, config: Pref
   return wanted.first === undefined ? `a /${wanted.length}` : formatCidr(wanted.first, wanted.length, config.family);
 }
 
-function describeInterval(interval: { start: bigint; end: bigint }, config: PrefixPoolConfig): string {
-  const size = interval.end - interval.start + 1n;
-  if ((size & (size - 1n)) === 0n && interval.start % size === 0n) {
-    return formatCidr(interval.start, familyBits(config.family) - size.toString(2).length + 1, config.family);
-  }
-  return `${formatAddress(interval.start, config.family)}-${formatAddress(interval.end, config.family)}`;
-}
