@@ -8,7 +8,8 @@ import { AddressInUseError, OverloadedError, ShuttingDownError, StoreFailureErro
 import { CommitQueue } from './commitQueue.ts';
 import type { LeaseRecord } from './leaseRecord.ts';
 import { ADDRESS_PAGE_ROWS, LeaseStore } from './leaseStore.ts';
-import { schemaVersion } from './migrations.ts';
+import { migrations, schemaVersion } from './migrations.ts';
+import { addressKey } from '../ip/address.ts';
 
 let dir: string;
 let dbPath: string;
@@ -190,6 +191,35 @@ describe('schema migration', () => {
     store.insertLease(lease({ pool: 'v4', address: 0x0a580002n, containerId: 'other', networkInstance: 'blue' }));
     store.close();
     const after = new Database(join(dir, 'v1.db'), { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(schemaVersion);
+    expect(after.pragma('integrity_check', { simple: true })).toBe('ok');
+    after.close();
+  });
+});
+
+describe('schema migration from 2', () => {
+  it('upgrades a schema-2 database (pool model, before prefix allocation): every lease and its state stay', () => {
+    // Schema 2 exactly as its migrations leave it, with an active and a cooling lease.
+    const v2 = new Database(join(dir, 'v2.db'));
+    v2.pragma('journal_mode = WAL');
+    for (const [version, sql] of migrations.slice(0, 2).entries()) {
+      v2.exec(sql);
+      v2.pragma(`user_version = ${version + 1}`);
+    }
+    const insert = v2.prepare(`INSERT INTO leases (address_space, address, address_text, family, pool, container_id, ifname, created_at_ms, state, owner_key, reusable_at_ms)
+      VALUES ('blue', ?, ?, 4, 'b4', ?, 'eth0', 1, ?, ?, ?)`);
+    insert.run(addressKey(0x0a000002n), '10.0.0.2', 'c-active', 'active', '', 0);
+    insert.run(addressKey(0x0a000003n), '10.0.0.3', 'c-gone', 'cooling', 'pod:ns/web-0/eth0', 99_000);
+    v2.close();
+
+    const store = LeaseStore.open(join(dir, 'v2.db'));
+    expect(store.listLeases().map((l) => `${l.containerId} ${l.state} ${l.networkInstance} ${l.reusableAtMs}`)).toEqual(['c-active active blue 0', 'c-gone cooling blue 99000']);
+    expect(store.coolingLeaseOf('b4', 'pod:ns/web-0/eth0')?.address).toBe(0x0a000003n);
+    // The new prefix table works, with its overlap check.
+    store.prefixes.insert({ pool: 'px', networkInstance: 'blue', family: 4, first: 0x0b000000n, prefixLength: 24, owner: 'o1', createdAtMs: 1 });
+    expect(store.prefixes.overlapping('blue', 0x0b000080n, 0x0b000080n)?.owner).toBe('o1');
+    store.close();
+    const after = new Database(join(dir, 'v2.db'), { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(schemaVersion);
     expect(after.pragma('integrity_check', { simple: true })).toBe('ok');
     after.close();
