@@ -4,8 +4,7 @@ import type { Logger } from 'pino';
 import type { Server } from 'node:http';
 import type { BerthConfig } from './config/types.ts';
 import { ConfigError, formatConfigProblem } from './config/configError.ts';
-import { watchConfigFile, type ConfigWatcher } from './config/configWatcher.ts';
-import { loadConfigFile } from './config/loadConfigFile.ts';
+import type { PoolSource } from './config/poolSource.ts';
 import { BerthMetrics } from './metrics/berthMetrics.ts';
 import { applyReload, planReload } from './service/poolReload.ts';
 import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
@@ -24,7 +23,8 @@ import { LeaseStore } from './store/leaseStore.ts';
 export interface AppOptions {
   readonly socketPath: string;
   readonly dbPath: string;
-  readonly config: BerthConfig;
+  /** Where the pools come from; watched for changes. */
+  readonly poolSource: PoolSource;
   readonly logger: Logger;
   readonly nodeName: string;
   readonly socketGroupId?: number;
@@ -32,8 +32,6 @@ export interface AppOptions {
   readonly maxQueuedRequests?: number;
   /** host:port for /metrics, /healthz, /readyz; empty: no HTTP listener. */
   readonly metricsAddress?: string;
-  /** The config file, watched for changes and re-read on SIGHUP; absent: the config never changes. */
-  readonly configPath?: string;
   /** Release, at start, leases from an earlier boot whose netns is gone (default true). */
   readonly releaseStaleOnBoot?: boolean;
   /** Release leases whose netns has been gone this long; 0 turns the running cleaner off (default 300). */
@@ -58,19 +56,21 @@ export class BerthApp {
   ) {}
 
   private metricsServer: Server | undefined;
-  private configWatcher: ConfigWatcher | undefined;
+  private configWatcher: { close(): void } | undefined;
   private cleaner: StaleLeaseCleaner | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
-  /** Why the last reload was refused; empty when the served config is the file's. */
+  /** Why the last reload was refused; empty when the served pools are the source's. */
   configError = '';
 
   static async start(options: AppOptions): Promise<BerthApp> {
     const log = options.logger;
     const started = Date.now();
+    // An invalid configuration is refused before the database is even opened.
+    const config = options.poolSource.load();
     const store = LeaseStore.open(options.dbPath);
     try {
-      const pools = new PoolRegistry(options.config.pools.map((pool) => PoolState.load(pool, store)));
-      const prefixPools = options.config.prefixPools.map((pool) => PrefixPoolState.load(pool, store));
+      const pools = new PoolRegistry(config.pools.map((pool) => PoolState.load(pool, store)));
+      const prefixPools = config.prefixPools.map((pool) => PrefixPoolState.load(pool, store));
       const metrics = new BerthMetrics({
         poolUsages: () => pools.all().map((pool) => ({ name: pool.name, usage: pool.usage() })),
         // Read at scrape time, once prefixService (below: it needs the commit queue, which needs metrics) exists.
@@ -100,10 +100,7 @@ export class BerthApp {
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
-      if (options.configPath) {
-        const path = options.configPath;
-        app.configWatcher = watchConfigFile(path, (reason) => void app.reloadConfig(reason));
-      }
+      app.configWatcher = options.poolSource.watch((reason) => void app.reloadConfig(reason));
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
         importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: prefixService, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
@@ -113,7 +110,7 @@ export class BerthApp {
         app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
       }
       log.info({ event: 'daemon.started', socket: options.socketPath, db: options.dbPath, node: options.nodeName,
-        metrics: app.metricsUrl(), pools: pools.names(), prefixPools: prefixService.pools().map((pool) => pool.name), leases: store.activeLeaseCount(),
+        metrics: app.metricsUrl(), poolSource: options.poolSource.description, pools: pools.names(), prefixPools: prefixService.pools().map((pool) => pool.name), leases: store.activeLeaseCount(),
         startMs: Date.now() - started }, 'berthd serving');
       return app;
     } catch (error) {
@@ -123,13 +120,11 @@ export class BerthApp {
   }
 
   /**
-   * Re-reads the config file and applies it if no lease would be orphaned; otherwise keeps the
+   * Re-reads the pool source and applies it if no lease would be orphaned; otherwise keeps the
    * old pools, logs why, and reports it in Status and berth_config_reload_failing.
    */
   async reloadConfig(trigger: string): Promise<string> {
     const log = this.options.logger;
-    const path = this.options.configPath;
-    if (!path) return 'unchanged';
     const refuse = (result: 'invalid' | 'refused', problems: readonly string[]) => {
       this.configError = problems.join('; ');
       this.metrics.configReloads.inc({ result });
@@ -139,7 +134,7 @@ export class BerthApp {
     };
     let config: BerthConfig;
     try {
-      config = loadConfigFile(path);
+      config = this.options.poolSource.load();
     } catch (error) {
       return refuse('invalid', error instanceof ConfigError ? error.problems.map(formatConfigProblem) : [String(error)]);
     }

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { BerthApp } from './app.ts';
 import { defaultConfig } from './config/defaultConfig.ts';
-import { loadConfigFile } from './config/loadConfigFile.ts';
+import { configFilePoolSource, fixedPoolSource } from './config/poolSource.ts';
 import { installOnNode } from './install/installFiles.ts';
 
 export const DEFAULT_SOCKET = '/run/berth/berthd.sock';
@@ -28,11 +28,11 @@ const program = new Command('berthd')
   .action(async (options: { socket: string; db: string; config?: string; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string }) => {
     const logger = pino({ level: options.logLevel, base: { node: options.nodeName } });
     try {
-      const config = options.config ? loadConfigFile(options.config) : defaultConfig();
+      const poolSource = options.config ? configFilePoolSource(options.config) : fixedPoolSource(defaultConfig(), 'the embedded example pools');
       if (!options.config) logger.warn({ event: 'config.embedded' }, 'no --config given: serving the embedded example pools default-v4 and default-v6');
       const socketGroupId = options.socketGroup === undefined ? undefined : parseGroupId(options.socketGroup);
-      const starting = BerthApp.start({ socketPath: options.socket, dbPath: options.db, config, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
-        configPath: options.config, releaseStaleOnBoot: options.releaseStaleOnBoot,
+      const starting = BerthApp.start({ socketPath: options.socket, dbPath: options.db, poolSource, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
+        releaseStaleOnBoot: options.releaseStaleOnBoot,
         netnsGraceSeconds: parseSeconds(options.netnsGraceSeconds, '--netns-grace-seconds', true),
         netnsCheckSeconds: parseSeconds(options.netnsCheckSeconds, '--netns-check-seconds', false),
         maxQueuedRequests: parsePositiveInteger(options.maxQueuedRequests, '--max-queued-requests') });
