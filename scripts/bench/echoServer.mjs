@@ -13,7 +13,8 @@ if (!socketPath) {
 }
 
 const { ipam } = loadIpamPackage();
-const server = new Server();
+// The transport ceiling: grpc-js configured as berthd configures it (no channelz bookkeeping).
+const server = new Server({ 'grpc.enable_channelz': 0 });
 let next = 2;
 const addressOf = () => `10.${(next >> 16) & 0xff}.${(next >> 8) & 0xff}.${next++ & 0xff}`;
 
