@@ -5,8 +5,9 @@
 // and the heap as it is then becomes the snapshot. Each invocation starts from that heap and only
 // runs runShim. Without it, an invocation compiled every function it called and loaded ~30 node
 // modules, ~3-4 ms of a ~20 ms process. Nothing may carry over from the build: warmUp reads no
-// environment or stdin and closes its sockets (node refuses to snapshot open handles), and V8
-// reseeds Math.random (the retry jitter) when a snapshot is deserialized.
+// environment but TMPDIR (for its scratch directory) and no stdin, and closes its sockets (node
+// refuses to snapshot open handles), and V8 reseeds Math.random (the retry jitter) when a
+// snapshot is deserialized.
 import { setFlagsFromString, startupSnapshot } from 'node:v8';
 import { runShim } from './shim.ts';
 import { warmUp } from './warmUp.ts';

@@ -4,9 +4,8 @@
 // socket code included, compiled and ready. The config is read from a file and the output written
 // to one through the functions runShim uses on stdin and stdout: a function the warm-up never
 // called is parsed and compiled in every invocation (~0.3 ms for that path).
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectBerthd, handleInvocation, outputText, readInput, writeAllSync, type ShimOutcome } from './shim.ts';
 import { ALLOCATE_RESPONSE, RELEASE_RESPONSE, UNKNOWN_POOL_RESPONSE } from './warmUpRecordings.ts';
@@ -17,7 +16,9 @@ const configFor = (socket: string): string =>
 
 /** Each invocation's outcome, in order: ADD, DEL, ADD of an unknown pool, VERSION. */
 export async function warmUp(): Promise<ShimOutcome[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-warm-up-'));
+  // Neither os.tmpdir() nor a recursive rmSync: every module the warm-up loads stays in the
+  // snapshot, and node:os with the recursive remover cost each invocation ~0.5 ms (measured).
+  const dir = mkdtempSync(join(process.env.TMPDIR || '/tmp', 'berth-warm-up-'));
   const outcomes: ShimOutcome[] = [];
   try {
     for (const [command, recording] of [['ADD', ALLOCATE_RESPONSE], ['DEL', RELEASE_RESPONSE], ['ADD', UNKNOWN_POOL_RESPONSE], ['VERSION', undefined]] as const) {
@@ -38,7 +39,8 @@ export async function warmUp(): Promise<ShimOutcome[]> {
       }
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    for (const name of readdirSync(dir)) unlinkSync(join(dir, name));
+    rmdirSync(dir);
   }
   return outcomes;
 }
