@@ -19,8 +19,17 @@ export interface ShimOutcome {
 
 /** Runs the plugin as the process it is: environment, stdin, stdout, exit code. */
 export async function runShim(): Promise<void> {
-  const outcome = await handleInvocation(process.env, () => readStdin(MAX_STDIN_BYTES), connectBerthd);
-  printThenExit(outcome.output === undefined ? '' : `${outcome.output}\n`, outcome.exitCode);
+  const outcome = await handleInvocation(process.env, () => readInput(0), connectBerthd);
+  printThenExit(outputText(outcome), outcome.exitCode);
+}
+
+/** The config from `fd` (stdin in the plugin; a file in the build's warm-up, which so compiles this path too). */
+export function readInput(fd: number): Promise<string> {
+  return readStdin(fd, MAX_STDIN_BYTES);
+}
+
+export function outputText(outcome: ShimOutcome): string {
+  return outcome.output === undefined ? '' : `${outcome.output}\n`;
 }
 
 /**
@@ -30,14 +39,20 @@ export async function runShim(): Promise<void> {
  * that such failures end as they always have.
  */
 function printThenExit(text: string, exitCode: number): void {
+  const rest = writeAllSync(1, text);
+  if (rest.length > 0) process.stdout.write(rest, () => process.exit(exitCode));
+  else process.exit(exitCode);
+}
+
+/** Writes `text` to `fd` synchronously until done or a write fails; returns what is left unwritten. */
+export function writeAllSync(fd: number, text: string): Buffer {
   let rest = Buffer.from(text, 'utf8');
   try {
-    while (rest.length > 0) rest = rest.subarray(writeSync(1, rest));
+    while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
   } catch {
-    process.stdout.write(rest, () => process.exit(exitCode));
-    return;
+    return rest;
   }
-  process.exit(exitCode);
+  return rest;
 }
 
 /** One invocation from its environment and stdin; `connectIpam` reaches berthd for the verbs that need it. */
@@ -57,7 +72,7 @@ export async function handleInvocation(environment: NodeJS.ProcessEnv, readInput
 }
 
 // Loaded only for verbs that talk to berthd: VERSION needs none of the client.
-const connectBerthd: ConnectIpam = (socketPath, timeoutMs) => ({
+export const connectBerthd: ConnectIpam = (socketPath, timeoutMs) => ({
   call: async (method, request) => {
     const { IpamClient } = await import('./client.ts');
     return new IpamClient({ socketPath, timeoutMs }).call(method, request);
@@ -80,8 +95,8 @@ function declaredVersion(stdin: string): string | undefined {
  * on the next turns of the event loop) costs ~1 ms of a ~20 ms invocation. A non-blocking stdin
  * (EAGAIN) is read to its end as the stream.
  */
-async function readStdin(limit: number): Promise<string> {
-  if (isatty(0)) return '';
+async function readStdin(fd: number, limit: number): Promise<string> {
+  if (isatty(fd)) return '';
   const chunks: Buffer[] = [];
   let size = 0;
   const take = (chunk: Buffer): void => {
@@ -93,11 +108,11 @@ async function readStdin(limit: number): Promise<string> {
     const buffer = Buffer.allocUnsafe(64 * 1024);
     let read: number;
     try {
-      read = readSync(0, buffer, 0, buffer.length, null);
+      read = readSync(fd, buffer, 0, buffer.length, null);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EINTR') continue;
-      if (code !== 'EAGAIN') throw error;
+      if (code !== 'EAGAIN' || fd !== 0) throw error;
       await readStreamToEnd(take);
       break;
     }
