@@ -72,7 +72,6 @@ export class LeaseStore {
       fromOtherBoots: db.prepare<[string], LeaseRow>(`SELECT ${LEASE_COLUMNS} FROM leases WHERE boot_id != '' AND boot_id != ? AND ${ACTIVE}`),
       coolingCount: db.prepare<[string], [number]>("SELECT count(*) FROM leases WHERE pool = ? AND state = 'cooling'").raw(),
       activeCount: db.prepare<[], [number]>(`SELECT count(*) FROM leases WHERE ${ACTIVE}`).raw(),
-      countsByPool: db.prepare<[], { pool: string; n: number }>(`SELECT pool, count(*) AS n FROM leases WHERE ${ACTIVE} GROUP BY pool`),
       cursor: db.prepare<[string], { last_address: Buffer }>('SELECT last_address FROM pool_cursors WHERE pool = ?'),
       begin: db.prepare('BEGIN'),
       commit: db.prepare('COMMIT'),
@@ -293,10 +292,6 @@ export class LeaseStore {
   /** Active leases in all pools: counted on the partial attachment index, without reading a row (~20 ms per million). */
   activeLeaseCount(): number {
     return this.statements.activeCount.get()?.[0] ?? 0;
-  }
-
-  leaseCountsByPool(): Map<string, number> {
-    return new Map(this.statements.countsByPool.all().map((row) => [row.pool, row.n]));
   }
 
   /** The last address handed out in a pool (round-robin position), if any. */
