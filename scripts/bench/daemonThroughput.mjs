@@ -39,6 +39,9 @@ export async function benchDaemonThroughput({ workDir, templateDb, configPath, p
           release: secondsToMs(histogramDelta(before, after, 'berth_rpc_duration_seconds', { method: 'Release' })),
           commit: secondsToMs(histogramDelta(before, after, 'berth_store_commit_duration_seconds')),
           meanCommitBatch: round(histogramDelta(before, after, 'berth_store_commit_batch_size').mean ?? NaN, 1),
+          // V8 pauses while the rounds ran (prom-client's default metrics): the usual source of the tail.
+          gcMajor: gcPauses(before, after, 'major'),
+          gcMinor: gcPauses(before, after, 'minor'),
         },
       });
     }
@@ -61,4 +64,10 @@ export function summarizeRounds(rounds) {
     releaseP50Ms: pick((r) => r.releaseMs.p50),
     releaseP99Ms: pick((r) => r.releaseMs.p99),
   };
+}
+
+/** How often berthd paused for one kind of garbage collection between two scrapes, and for how long. */
+function gcPauses(before, after, kind) {
+  const delta = histogramDelta(before, after, 'nodejs_gc_duration_seconds', { kind });
+  return { count: delta.count, meanMs: delta.mean === null ? null : round(delta.mean * 1000, 2), totalMs: delta.mean === null ? 0 : round(delta.mean * delta.count * 1000, 1) };
 }

@@ -82,12 +82,13 @@ function renderShim(shim) {
 function renderThroughput(throughput) {
   const out = ['## 2. Daemon throughput and latency (real socket, separate client process)', ''];
   out.push(`Allocate+Release pairs on pool ${throughput.pool.name} (${throughput.pool.subnet}), N calls in flight from one grpc-js client process; ${throughput.rounds} rounds of ${throughput.roundMs} ms per server, echo and berthd alternating. berthd: ${throughput.durability}. The echo server is grpc-js serving the same service with canned replies of the same shape (no IPAM, no disk). Latency is per call (Allocate and Release together).`, '');
-  out.push(table(['In flight', 'echo calls/s', 'berthd calls/s', 'berthd / echo', 'echo p50 / p99', 'berthd p50 / p99', 'p99 berthd / echo', 'inside berthd: Allocate mean, commit mean, requests per commit'],
+  out.push(table(['In flight', 'echo calls/s', 'berthd calls/s', 'berthd / echo', 'echo p50 / p99', 'berthd p50 / p99', 'p99 berthd / echo', 'inside berthd: Allocate mean, commit mean, requests per commit', 'berthd major GC pauses: count, mean'],
     throughput.levels.map((l) => [
       String(l.concurrency), perSec(l.echo.callsPerSec), perSec(l.berth.callsPerSec), ratio(l.ratios.callsPerSecVsEcho),
       `${fixed(l.echo.callP50Ms.median)} / ${fixed(l.echo.callP99Ms.median)} ms`, `${fixed(l.berth.callP50Ms.median)} / ${fixed(l.berth.callP99Ms.median)} ms`,
       ratio(l.ratios.p99VsEcho),
       `${plainMs(l.insideDaemon.allocate.meanMs)}, ${plainMs(l.insideDaemon.commit.meanMs)}, ${l.insideDaemon.meanCommitBatch ?? '–'}`,
+      l.insideDaemon.gcMajor ? `${l.insideDaemon.gcMajor.count}, ${l.insideDaemon.gcMajor.meanMs === null ? '–' : plainMs(l.insideDaemon.gcMajor.meanMs)}` : '–',
     ])), '');
   return out;
 }
