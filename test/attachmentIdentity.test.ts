@@ -2,10 +2,9 @@
 // the whereabouts StatefulSet lesson (a new pod reusing a pod name is a new attachment; a late DEL
 // for the old container never frees the new pod's address), multi-pool ADDs that fail half-way
 // leaving nothing behind, and IPv6 excludes and ranges behaving exactly like IPv4.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ExecResult } from './support/cniExec.ts';
-import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { useDaemon } from './support/daemonFixture.ts';
 import { runShim } from './support/shimExec.ts';
 
 const CONFIG = `
@@ -43,23 +42,14 @@ const shown = (result: ExecResult) => `exit ${result.code}: ${result.stdout}${re
 const addressesOf = (result: ExecResult) => ((result.json?.ips ?? []) as { address: string }[]).map((entry) => entry.address);
 
 describe('attachment identity through dist/berth', () => {
-  let daemon: DaemonHandle;
-  let client: IpamTestClient;
+  const env = useDaemon(CONFIG);
   const conf = (pools: readonly string[], name = 'idnet', extra: Record<string, unknown> = {}) =>
-    ({ cniVersion: '1.0.0', name, type: 'bridge', ...extra, ipam: { type: 'berth', socket: daemon.socketPath, pools } });
-  const leasesOf = async (filter: object) => (await client.call<LeasesReply>('ListLeases', filter)).leases;
-  const allocated = async () => Object.fromEntries((await client.call<{ pools: { name: string; allocated: string }[] }>('ListPools')).pools.map((p) => [p.name, p.allocated]));
+    ({ cniVersion: '1.0.0', name, type: 'bridge', ...extra, ipam: { type: 'berth', socket: env.daemon.socketPath, pools } });
+  const leasesOf = async (filter: object) => (await env.client.call<LeasesReply>('ListLeases', filter)).leases;
+  const allocated = async () => Object.fromEntries((await env.client.call<{ pools: { name: string; allocated: string }[] }>('ListPools')).pools.map((p) => [p.name, p.allocated]));
   const add = async (containerId: string, pools: readonly string[], args?: string, extra: Record<string, unknown> = {}) =>
     runShim({ command: 'ADD', containerId, ...(args ? { args } : {}) }, conf(pools, 'idnet', extra));
 
-  beforeAll(async () => {
-    daemon = await startDaemon(CONFIG);
-    client = ipamClient(daemon.socketPath);
-  });
-  afterAll(async () => {
-    client.close();
-    await daemon.dispose();
-  });
 
   it('a new pod reusing a StatefulSet name gets its own lease; a late DEL of the old container leaves it alone', async () => {
     const old = await add('sts-old', ['sts-v4'], pod('web-0', 'uid-1'));

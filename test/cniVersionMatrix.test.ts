@@ -4,11 +4,10 @@
 // (Debian's containernetworking-plugins 1.1.1 stop at 1.0.0, so 1.1.0 is covered here, not in
 // pluginChain.test.ts.)
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SUPPORTED_VERSIONS } from '../cni-shim/src/cni/versions.ts';
 import type { ExecResult } from './support/cniExec.ts';
-import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { useDaemon } from './support/daemonFixture.ts';
 import { runShim } from './support/shimExec.ts';
 
 const CONFIG = `
@@ -38,20 +37,11 @@ function output(result: ExecResult): string {
 }
 
 describe('CNI version matrix through dist/berth', () => {
-  let daemon: DaemonHandle;
-  let client: IpamTestClient;
+  const env = useDaemon(CONFIG);
   const conf = (cniVersion: string, name: string, ipam: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
-    ({ cniVersion, name, type: 'bridge', ...extra, ipam: { type: 'berth', socket: daemon.socketPath, pools: ['mx-v4', 'mx-v6'], ...ipam } });
-  const leasesOf = async (filter: object) => (await client.call<LeasesReply>('ListLeases', filter)).leases;
+    ({ cniVersion, name, type: 'bridge', ...extra, ipam: { type: 'berth', socket: env.daemon.socketPath, pools: ['mx-v4', 'mx-v6'], ...ipam } });
+  const leasesOf = async (filter: object) => (await env.client.call<LeasesReply>('ListLeases', filter)).leases;
 
-  beforeAll(async () => {
-    daemon = await startDaemon(CONFIG);
-    client = ipamClient(daemon.socketPath);
-  });
-  afterAll(async () => {
-    client.close();
-    await daemon.dispose();
-  });
 
   for (const version of MODERN) {
     it(`${version}: ADD result shape, CHECK with prevResult, DEL twice, DEL of nothing, VERSION`, async () => {
@@ -212,7 +202,7 @@ describe('CNI version matrix through dist/berth', () => {
   });
 
   it('STATUS (1.1.0) gives 50 naming the socket when berthd is down, quickly; ADD gives 11', async () => {
-    const socket = join(daemon.dir, 'nobody-listens.sock');
+    const socket = join(env.daemon.dir, 'nobody-listens.sock');
     const status = await runShim({ command: 'STATUS', env: GC_ENV }, conf('1.1.0', 'down', { socket, timeoutSeconds: 20 }));
     expect(status.json, output(status)).toMatchObject({ cniVersion: '1.1.0', code: 50 });
     expect(String(status.json?.msg)).toContain(socket);
