@@ -11,7 +11,7 @@ import { cidrBounds, familyBits, formatCidr, IpParseError, parseCidr } from '../
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PrefixLeaseFilter, PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
-import { describeInterval, prefixInterval, PrefixPoolState } from './prefixPoolState.ts';
+import { describeInterval, prefixInterval, prefixSize, PrefixPoolState } from './prefixPoolState.ts';
 import { elapsedMs } from './elapsedMs.ts';
 import { requireShortText } from './validateCommand.ts';
 
@@ -125,7 +125,7 @@ export class PrefixService {
       const field = `prefixes[${i}]`;
       requireOwner(entry.owner, `${field}.owner`);
       const pool = this.byName.get(entry.pool);
-      if (!pool) throw new UnknownPoolError(entry.pool, [...this.byName.keys()], `${field}.pool: unknown prefix pool "${entry.pool}" (configured prefix pools: ${[...this.byName.keys()].join(', ') || 'none'})`);
+      if (!pool) throw this.unknownPool(entry.pool, `${field}.pool: `);
       if (entry.networkInstance !== '' && entry.networkInstance !== pool.network) {
         throw new InvalidArgumentError(`${field}.network_instance: "${entry.networkInstance}" is not the network of pool "${pool.name}" ("${pool.network}")`);
       }
@@ -201,7 +201,12 @@ export class PrefixService {
     if (this.addressPoolNames().includes(name)) {
       throw new InvalidArgumentError(`pool "${name}" is an address pool (single addresses, through Allocate); AllocatePrefix needs a pool of kind: prefix`);
     }
-    throw new UnknownPoolError(name, [...this.byName.keys()], `unknown prefix pool "${name}" (configured prefix pools: ${this.byName.size > 0 ? [...this.byName.keys()].join(', ') : 'none'})`);
+    throw this.unknownPool(name);
+  }
+
+  private unknownPool(name: string, fieldPrefix = ''): UnknownPoolError {
+    const known = [...this.byName.keys()];
+    return new UnknownPoolError(name, known, `${fieldPrefix}unknown prefix pool "${name}" (configured prefix pools: ${known.join(', ') || 'none'})`);
   }
 
   /** The length asked for and the specific prefix, if one was named; validated against the pool. */
@@ -283,8 +288,7 @@ export class PrefixService {
 
   private pickFree(pool: PrefixPoolState, length: number): bigint {
     const config = pool.config;
-    const size = 1n << BigInt(familyBits(config.family) - length);
-    const first = pickPrefix(config.strategy, pool.freeSpace(), size);
+    const first = pickPrefix(config.strategy, pool.freeSpace(), prefixSize(length, config.family));
     if (first === undefined) {
       const { size: total } = pool.usage();
       throw new PoolExhaustedError(pool.name, total, `/${config.prefixLength} prefixes are held, cooling down or reserved${length === config.prefixLength ? '' : `, and no aligned /${length} is free`}`);
