@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GrpcStatus } from '../../daemon/src/errors.ts';
 import { IpamClient } from './client.ts';
+import { IpFamily } from './gen/berth/ipam/v1/ipam_pb.ts';
 import { cniErrorOf } from './cniTranslation.ts';
 import { GrpcCallError } from './grpcCallError.ts';
 
@@ -65,7 +66,7 @@ describe('IpamClient', () => {
     await serve({ Allocate: (call: grpc.ServerUnaryCall<unknown, unknown>, reply: grpc.sendUnaryData<unknown>) => { seen.push(call.request); reply(null, allocated); } });
     const response = await new IpamClient({ socketPath, timeoutMs: 5000 }).call('Allocate', allocateRequest);
     expect(seen[0]).toMatchObject({ containerId: 'c1', ifname: 'eth0', pools: ['v4'], podUid: 'u', network: 'net1' });
-    expect(response.allocations).toEqual([{ pool: 'v4', address: '10.0.0.5/24', gateway: '10.0.0.1', routes: [{ dst: '0.0.0.0/0', gw: '' }], dns: null, family: 'IPV4' }]);
+    expect(response.allocations).toEqual([{ pool: 'v4', address: '10.0.0.5/24', gateway: '10.0.0.1', routes: [{ dst: '0.0.0.0/0', gw: '' }], family: IpFamily.IPV4 }]);
   });
 
   it('reports status, message and berth trailers, without retrying a non-transient error', async () => {

@@ -1,4 +1,6 @@
+import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
+import { AllocationSchema, IpFamily, PoolUsageSchema } from './gen/berth/ipam/v1/ipam_pb.ts';
 import { GrpcStatus } from '../../daemon/src/errors.ts';
 import { CniError } from './cni/cniError.ts';
 import { parseEnvironment } from './cni/environment.ts';
@@ -43,8 +45,8 @@ async function cniErrorOf(promise: Promise<unknown>): Promise<CniError> {
   throw new Error('expected a CniError');
 }
 
-const allocation = { pool: 'v4', address: '10.0.0.5/24', gateway: '10.0.0.1', routes: [], dns: null, family: 'IPV4' as const };
-const usage = (name: string, free: string) => ({ name, free, size: '254' });
+const allocation = create(AllocationSchema, { pool: 'v4', address: '10.0.0.5/24', gateway: '10.0.0.1', family: IpFamily.IPV4 });
+const usage = (name: string, free: string) => create(PoolUsageSchema, { name, free, size: '254' });
 
 describe('runCommand', () => {
   it('ADD sends the attachment, pools, pod and requested addresses, and prints the result', async () => {
@@ -62,7 +64,7 @@ describe('runCommand', () => {
 
   it('ADD, CHECK and STATUS send a pool selector and pod labels; DEL releases every pool of the attachment', async () => {
     const ipam = fakeIpam({ Allocate: { allocations: [allocation] }, Check: { allocations: [allocation] }, Release: { released: [] },
-      Status: { pools: [{ name: 'v4', free: '3', size: '4' }], configError: '' } });
+      Status: { pools: [usage('v4', '3')], configError: '' } });
     const selected = (cniVersion: string, extra: Record<string, unknown> = {}) => parseNetworkConfig(JSON.stringify({
       cniVersion, name: 'net1', ipam: { poolSelector: { matchLabels: { tier: 'db' } }, socket: '/s.sock' }, args: { cni: { labels: { app: 'pg' } } }, ...extra }));
     await runCommand({ env: env('ADD'), config: selected('1.1.0') }, ipam.connect);

@@ -15,7 +15,8 @@ export function methodCodec<M extends IpamMethod>(method: M): MethodCodec<M> {
   return {
     path,
     encode: (message) => encodeMessage(IPAM_SCHEMAS, request, message),
-    // The wire boundary: the proto is the contract for the shape named by IpamMethods.
+    // The table-driven decoder returns records; that they have the generated types' shape is
+    // what ipamCodec.test.ts checks against @bufbuild/protobuf's fromBinary, message by message.
     decode: (bytes) => decodeMessage(IPAM_SCHEMAS, response, bytes) as unknown as IpamMethods[M]['response'],
   };
 }

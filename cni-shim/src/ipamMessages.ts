@@ -1,52 +1,34 @@
-// The slice of the berth.ipam.v1 messages the shim sends and reads, as protobufjs objects
-// (camelCase fields, enums as names, defaults filled in). proto/berth/ipam/v1/ipam.proto is the source.
+// The berth.ipam.v1 messages the shim sends and reads, as the types protoc-gen-es generates from
+// proto/berth/ipam/v1/ipam.proto (cni-shim/src/gen/, `npm run generate`): a field renamed in the
+// proto no longer compiles here. Type-only imports: the generated descriptors never reach the
+// executable, whose codec is protobufCodec.ts (held to @bufbuild/protobuf by ipamCodec.test.ts).
+import type { Message } from '@bufbuild/protobuf';
+import type {
+  AllocateRequest, AllocateResponse, Allocation, CheckRequest, CheckResponse, Dns, GarbageCollectRequest, GarbageCollectResponse,
+  PoolSelector, PoolUsage, ReleaseRequest, ReleaseResponse, Route, StatusRequest, StatusResponse,
+} from './gen/berth/ipam/v1/ipam_pb.ts';
 
-export type IpFamilyName = 'IP_FAMILY_UNSPECIFIED' | 'IPV4' | 'IPV6';
+/** A decoded message as protobufCodec.ts gives it: the generated type without $typeName, all the way down. */
+export type Decoded<T> =
+  T extends Message ? { readonly [K in keyof T as K extends '$typeName' | '$unknown' ? never : K]: Decoded<T[K]> }
+    : T extends readonly (infer E)[] ? readonly Decoded<E>[]
+      : T;
 
-export interface RouteMessage { readonly dst: string; readonly gw: string }
-export interface DnsMessage {
-  readonly nameservers: readonly string[];
-  readonly domain: string;
-  readonly search: readonly string[];
-  readonly options: readonly string[];
-}
-export interface AllocationMessage {
-  readonly pool: string;
-  readonly address: string;
-  readonly gateway: string;
-  readonly routes: readonly RouteMessage[];
-  /** Absent when the pool has no DNS settings. */
-  readonly dns?: DnsMessage | null;
-  readonly family: IpFamilyName;
-}
-export interface PoolUsageMessage { readonly name: string; readonly free: string; readonly size: string }
-export interface PoolSelectorMessage { readonly matchLabels: Readonly<Record<string, string>> }
+/** What the shim sends: any field may be left out (proto3 defaults). */
+type Request<T extends Message> = Partial<Decoded<T>>;
+
+export type AllocationMessage = Decoded<Allocation>;
+export type RouteMessage = Decoded<Route>;
+export type DnsMessage = Decoded<Dns>;
+export type PoolUsageMessage = Decoded<PoolUsage>;
+export type PoolSelectorMessage = Decoded<PoolSelector>;
 
 export interface IpamMethods {
-  Allocate: {
-    request: {
-      containerId: string; ifname: string; pools: readonly string[]; requestedIps: readonly string[];
-      podNamespace: string; podName: string; podUid: string; netns: string; network: string;
-      podLabels?: Readonly<Record<string, string>>; poolSelector?: PoolSelectorMessage;
-    };
-    response: { allocations: readonly AllocationMessage[] };
-  };
-  Release: {
-    request: { containerId: string; ifname: string; pools: readonly string[] };
-    response: { released: readonly unknown[] };
-  };
-  Check: {
-    request: { containerId: string; ifname: string; pools: readonly string[]; expectedAddresses: readonly string[]; poolSelector?: PoolSelectorMessage };
-    response: { allocations: readonly AllocationMessage[] };
-  };
-  GarbageCollect: {
-    request: { network: string; validAttachments: readonly { containerId: string; ifname: string }[] };
-    response: { released: readonly unknown[] };
-  };
-  Status: {
-    request: { pools: readonly string[]; poolSelector?: PoolSelectorMessage };
-    response: { pools: readonly PoolUsageMessage[]; configError: string };
-  };
+  Allocate: { request: Request<AllocateRequest>; response: Decoded<AllocateResponse> };
+  Release: { request: Request<ReleaseRequest>; response: Decoded<ReleaseResponse> };
+  Check: { request: Request<CheckRequest>; response: Decoded<CheckResponse> };
+  GarbageCollect: { request: Request<GarbageCollectRequest>; response: Decoded<GarbageCollectResponse> };
+  Status: { request: Request<StatusRequest>; response: Decoded<StatusResponse> };
 }
 export type IpamMethod = keyof IpamMethods;
 

@@ -1,14 +1,14 @@
-// The bundled shim as a runtime runs it: a child process with CNI_* env and the config on stdin.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+// The shipped executable (dist/berth, built by vitest's global setup) as a runtime runs it: a
+// child process with CNI_* env and the config on stdin.
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SUPPORTED_VERSIONS } from './cni/versions.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BUNDLE = join(ROOT, 'dist/berth-shim.cjs');
-const SEA = join(ROOT, 'dist/berth');
+const PLUGIN = join(ROOT, 'dist/berth');
 
 interface Run { code: number | null; stdout: string; json: Record<string, unknown> | undefined; ms: number }
 
@@ -31,19 +31,16 @@ function run(command: readonly string[], env: Record<string, string>, stdin: str
 }
 
 const shim = (env: Record<string, string>, stdin: string | object): Promise<Run> =>
-  run([process.execPath, BUNDLE], env, typeof stdin === 'string' ? stdin : JSON.stringify(stdin));
+  run([PLUGIN], env, typeof stdin === 'string' ? stdin : JSON.stringify(stdin));
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-shim-'));
 const attachment = { CNI_CONTAINERID: 'c1', CNI_NETNS: '/var/run/netns/c1', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin' };
 const netconf = (cniVersion: string, ipam: Record<string, unknown> = {}) =>
   ({ cniVersion, name: 'net1', type: 'bridge', ipam: { type: 'berth', pools: ['v4'], socket: join(dir, 'missing', 'berthd.sock'), timeoutSeconds: 1, ...ipam } });
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--js', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
-});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('berth-shim.cjs', () => {
+describe('dist/berth', () => {
   it.each([...SUPPORTED_VERSIONS])('VERSION for a %s config', async (version) => {
     const result = await shim({ CNI_COMMAND: 'VERSION' }, { cniVersion: version });
     expect(result.code).toBe(0);
@@ -103,7 +100,7 @@ describe('berth-shim.cjs', () => {
     const path = join(dir, 'stdin-file.json');
     writeFileSync(path, '{"cniVersion":"0.4.0"}');
     const fd = openSync(path, 'r');
-    const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' }, stdio: [fd, 'pipe', 'inherit'] });
+    const child = spawn(PLUGIN, [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' }, stdio: [fd, 'pipe', 'inherit'] });
     closeSync(fd);
     let stdout = '';
     child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
@@ -122,13 +119,13 @@ describe('berth-shim.cjs', () => {
       'time.sleep(0.2); os.write(w, b\'{"cniVersion":\'); time.sleep(0.1); os.write(w, b\'"0.4.0"}\'); os.close(w)',
       'sys.stdout.write(child.communicate()[0].decode()); sys.exit(child.returncode)',
     ].join('\n');
-    const result = spawnSync('python3', ['-c', parent, process.execPath, BUNDLE], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' } });
+    const result = spawnSync('python3', ['-c', parent, PLUGIN], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' } });
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout.toString())).toMatchObject({ cniVersion: '0.4.0' });
   });
 
   it('exits with its code when nobody reads stdout (EPIPE), printing nothing on stderr', async () => {
-    const child = spawn(process.execPath, [BUNDLE], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' } });
+    const child = spawn(PLUGIN, [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'VERSION' } });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
@@ -142,17 +139,5 @@ describe('berth-shim.cjs', () => {
     const result = await shim({ CNI_COMMAND: 'ADD', ...attachment }, huge);
     expect(result.json).toMatchObject({ code: 7 });
     expect(String(result.json?.msg)).toContain('larger than');
-  });
-});
-
-describe('dist/berth (Node SEA)', () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), '--quiet'], { cwd: ROOT, stdio: 'inherit' });
-  }, 120_000);
-
-  it('answers VERSION', async () => {
-    const result = await run([SEA], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}');
-    expect(result.code).toBe(0);
-    expect(result.json).toEqual({ cniVersion: '1.0.0', supportedVersions: [...SUPPORTED_VERSIONS] });
   });
 });

@@ -1,5 +1,4 @@
-// The plugin as a script (dist/berth-shim.cjs, `node dist/berth-shim.cjs`); the executable
-// dist/berth runs the same runShim from a startup snapshot (snapshotMain.ts).
+// The plugin's entry: scripts/build.mjs compiles it with Bun into the executable dist/berth.
 import { runShim } from './shim.ts';
 
 void runShim();

@@ -1,8 +1,11 @@
 // Protocol Buffers (proto3) wire format for the few message shapes the shim uses, driven by the
 // table that scripts/generateIpamSchema.mjs generates from the proto. Loading protobufjs and
-// parsing a descriptor cost a short-lived shim ~12 ms; this costs nothing to load. Decoded objects
-// look like protobufjs toObject({ enums: String, longs: Number, defaults: true, arrays: true }):
-// camelCase fields, every field present, unset messages null, enums by name.
+// parsing a descriptor cost a short-lived shim ~12 ms, and @bufbuild/protobuf's reflection codec
+// (which builds the whole file's descriptors at start) several ms under Bun (bench/results.md);
+// this costs nothing to load. Decoded objects have the shape of the types protoc-gen-es generates
+// (cni-shim/src/gen/) without $typeName, as @bufbuild/protobuf's fromBinary gives them: camelCase
+// fields, scalars, lists and maps always present, unset messages absent, enums as numbers, 64-bit
+// integers as bigint. ipamCodec.test.ts holds this codec to fromBinary and toBinary.
 
 export type ScalarKind = 'string' | 'bool' | 'int32' | 'uint32' | 'int64' | 'uint64';
 interface FieldHead { readonly name: string; readonly number: number }
@@ -69,7 +72,7 @@ function writeMessage(schemas: MessageSchemas, type: string, value: object, writ
         }
         break;
       case 'enum': {
-        const number = enumNumber(schemas, field.enum, fieldValue, where);
+        const number = enumNumber(field.enum, fieldValue, where);
         if (number !== 0) writer.tag(field.number, VARINT).signedVarint(number);
         break;
       }
@@ -134,17 +137,9 @@ function expectObject(value: unknown, where: string): object {
   return value;
 }
 
-function enumNumber(schemas: MessageSchemas, name: string, value: unknown, where: string): number {
-  if (typeof value === 'number' && Number.isInteger(value)) return value;
-  const number = typeof value === 'string' ? schemas.enums[name]?.[value] : undefined;
-  if (number === undefined) throw new ProtobufCodecError(`${where}: ${String(value)} is not a ${name}`);
-  return number;
-}
-
-function enumName(schemas: MessageSchemas, name: string, number: number): string | number {
-  const values = schemas.enums[name] ?? {};
-  // An enum value newer than this shim is kept as its number, as protobufjs does.
-  return Object.keys(values).find((key) => values[key] === number) ?? number;
+function enumNumber(name: string, value: unknown, where: string): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31) return value;
+  throw new ProtobufCodecError(`${where}: ${String(value)} is not a ${name} number`);
 }
 
 function defaultsOf(schemas: MessageSchemas, fields: readonly FieldSchema[]): DecodedMessage {
@@ -152,9 +147,9 @@ function defaultsOf(schemas: MessageSchemas, fields: readonly FieldSchema[]): De
   for (const field of fields) {
     if (field.kind === 'map') message[field.name] = {};
     else if (field.kind !== 'enum' && field.repeated === true) message[field.name] = [];
-    else if (field.kind === 'message') message[field.name] = null;
-    else if (field.kind === 'enum') message[field.name] = enumName(schemas, field.enum, 0);
-    else message[field.name] = field.kind === 'string' ? '' : field.kind === 'bool' ? false : 0;
+    else if (field.kind === 'enum') message[field.name] = 0;
+    else if (field.kind === 'int64' || field.kind === 'uint64') message[field.name] = 0n;
+    else if (field.kind !== 'message') message[field.name] = field.kind === 'string' ? '' : field.kind === 'bool' ? false : 0;
   }
   return message;
 }
@@ -186,7 +181,8 @@ function readMessage(schemas: MessageSchemas, type: string, reader: ProtoReader)
         break;
       }
       case 'enum':
-        message[field.name] = enumName(schemas, field.enum, reader.varint64().int32());
+        // A value newer than this shim stays its number, as in fromBinary.
+        message[field.name] = reader.varint64().int32();
         break;
       case 'string': {
         const text = reader.string();
@@ -201,24 +197,14 @@ function readMessage(schemas: MessageSchemas, type: string, reader: ProtoReader)
   return message;
 }
 
-function integerValue(kind: 'bool' | 'int32' | 'uint32' | 'int64' | 'uint64', bits: VarintBits): number | boolean {
+function integerValue(kind: 'bool' | 'int32' | 'uint32' | 'int64' | 'uint64', bits: VarintBits): number | boolean | bigint {
   switch (kind) {
     case 'bool': return bits.low !== 0 || bits.high !== 0;
     case 'int32': return bits.int32();
     case 'uint32': return bits.low;
-    // longs: Number, as protobufjs gives them (exact up to 2^53).
-    case 'int64': return bits.high >>> 31 === 1 ? -(twosComplementLow(bits) + twosComplementHigh(bits) * 2 ** 32) : bits.unsigned();
-    case 'uint64': return bits.unsigned();
+    case 'int64': return BigInt.asIntN(64, (BigInt(bits.high) << 32n) | BigInt(bits.low));
+    case 'uint64': return (BigInt(bits.high) << 32n) | BigInt(bits.low);
   }
-}
-
-function twosComplementLow(bits: VarintBits): number {
-  return (~bits.low + 1) >>> 0;
-}
-
-function twosComplementHigh(bits: VarintBits): number {
-  const high = ~bits.high >>> 0;
-  return twosComplementLow(bits) === 0 ? (high + 1) >>> 0 : high;
 }
 
 function readMapEntry(reader: ProtoReader): [string, string] {
@@ -237,7 +223,6 @@ function readMapEntry(reader: ProtoReader): [string, string] {
 class VarintBits {
   constructor(readonly low: number, readonly high: number) {}
   int32(): number { return this.low | 0; }
-  unsigned(): number { return this.high * 2 ** 32 + this.low; }
 }
 
 class ProtoReader {

@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { IpFamily } from '../gen/berth/ipam/v1/ipam_pb.ts';
 import type { AllocationMessage } from '../ipamMessages.ts';
 import { toCniResult } from './result.ts';
 import { SUPPORTED_VERSIONS } from './versions.ts';
 
 const dns = { nameservers: ['10.0.0.53'], domain: 'example', search: ['cluster.local'], options: [] };
 const v4: AllocationMessage = {
-  pool: 'v4', address: '10.0.0.5/24', gateway: '10.0.0.1', family: 'IPV4',
+  pool: 'v4', address: '10.0.0.5/24', gateway: '10.0.0.1', family: IpFamily.IPV4,
   routes: [{ dst: '0.0.0.0/0', gw: '' }, { dst: '192.168.0.0/16', gw: '10.0.0.254' }], dns,
 };
 const v6: AllocationMessage = {
-  pool: 'v6', address: 'fd00::5/64', gateway: '', family: 'IPV6',
+  pool: 'v6', address: 'fd00::5/64', gateway: '', family: IpFamily.IPV6,
   routes: [{ dst: '::/0', gw: '' }, { dst: '0.0.0.0/0', gw: '' }],
   dns: { nameservers: ['fd00::53', '10.0.0.53'], domain: '', search: ['cluster.local', 'svc'], options: ['ndots:2'] },
 };
@@ -45,7 +46,7 @@ describe('toCniResult', () => {
   });
 
   it.each(SUPPORTED_VERSIONS)('%s: never interfaces, never an interface index; no dns or routes when empty', (version) => {
-    const bare: AllocationMessage = { pool: 'p', address: '10.1.0.2/16', gateway: '', family: 'IP_FAMILY_UNSPECIFIED', routes: [], dns: null };
+    const bare: AllocationMessage = { pool: 'p', address: '10.1.0.2/16', gateway: '', family: IpFamily.IP_FAMILY_UNSPECIFIED, routes: [] };
     const result = toCniResult(version, [bare]);
     const text = JSON.stringify(result);
     expect(text).not.toContain('interface');

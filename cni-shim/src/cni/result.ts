@@ -1,5 +1,6 @@
 // Daemon allocations -> the CNI result of the config's version. An IPAM plugin reports
 // addresses, routes and DNS only: never `interfaces`, never an `interface` index.
+import { IpFamily } from '../gen/berth/ipam/v1/ipam_pb.ts';
 import type { AllocationMessage, DnsMessage, RouteMessage } from '../ipamMessages.ts';
 import { isAtLeast, type CniVersion } from './versions.ts';
 
@@ -13,8 +14,8 @@ export type CniResult =
   | { cniVersion: CniVersion; ip4?: LegacyIp; ip6?: LegacyIp; dns?: CniDns };
 
 export function familyOf(allocation: AllocationMessage): '4' | '6' {
-  if (allocation.family === 'IPV4') return '4';
-  if (allocation.family === 'IPV6') return '6';
+  if (allocation.family === IpFamily.IPV4) return '4';
+  if (allocation.family === IpFamily.IPV6) return '6';
   return allocation.address.includes(':') ? '6' : '4';
 }
 
