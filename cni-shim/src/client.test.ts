@@ -1,13 +1,17 @@
 // The lean client against a real grpc-js server on a temp Unix socket.
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GrpcStatus } from '../../daemon/src/errors.ts';
-import { IpamClient } from './client.ts';
-import { IpFamily } from './gen/berth/ipam/v1/ipam_pb.ts';
+import { IpamClient, responseOutcome, unaryCall } from './client.ts';
+import { AllocateResponseSchema, IpFamily } from './gen/berth/ipam/v1/ipam_pb.ts';
+import { frameMessage } from './grpcFraming.ts';
+import { http2Request } from './http2/unaryRequest.ts';
 import { cniErrorOf } from './cniTranslation.ts';
 import { GrpcCallError } from './grpcCallError.ts';
 
@@ -118,5 +122,88 @@ describe('IpamClient', () => {
     expect(Date.now() - started).toBeLessThan(1500);
     expect(error.attempts).toBeGreaterThan(2);
     expect(error.detail).toContain('ENOENT');
+  });
+});
+
+describe('responseOutcome', () => {
+  const body = frameMessage(Buffer.from('0a00', 'hex'));
+  it.each([
+    ['grpc-status 0 with one message', { ':status': '200' }, { 'grpc-status': '0' }, { ok: true }],
+    ['a grpc-status decides even with another HTTP status', { ':status': '503' }, { 'grpc-status': '5', 'grpc-message': 'no%20pool' }, { ok: false, code: 5, detail: 'no pool', transport: false }],
+    ['a grpc-status that is not a number', { ':status': '200' }, { 'grpc-status': 'ok' }, { ok: false, code: GrpcStatus.UNKNOWN, transport: false }],
+    ['a grpc-status above 16', { ':status': '200' }, { 'grpc-status': '17' }, { ok: false, code: GrpcStatus.UNKNOWN, transport: false }],
+    ['a grpc-status with a sign', { ':status': '200' }, { 'grpc-status': '-1' }, { ok: false, code: GrpcStatus.UNKNOWN, transport: false }],
+    ['HTTP 400 without grpc-status', { ':status': '400' }, undefined, { ok: false, code: GrpcStatus.INTERNAL, transport: false }],
+    ['HTTP 401 without grpc-status', { ':status': '401' }, undefined, { ok: false, code: GrpcStatus.UNAUTHENTICATED, transport: false }],
+    ['HTTP 403 without grpc-status', { ':status': '403' }, undefined, { ok: false, code: GrpcStatus.PERMISSION_DENIED, transport: false }],
+    ['HTTP 404 without grpc-status', { ':status': '404' }, undefined, { ok: false, code: GrpcStatus.UNIMPLEMENTED, transport: false }],
+    ['HTTP 429 without grpc-status', { ':status': '429' }, undefined, { ok: false, code: GrpcStatus.UNAVAILABLE, transport: true }],
+    ['HTTP 502 without grpc-status', { ':status': '502' }, undefined, { ok: false, code: GrpcStatus.UNAVAILABLE, transport: true }],
+    ['HTTP 503 without grpc-status', { ':status': '503' }, undefined, { ok: false, code: GrpcStatus.UNAVAILABLE, transport: true }],
+    ['HTTP 504 without grpc-status', { ':status': '504' }, undefined, { ok: false, code: GrpcStatus.UNAVAILABLE, transport: true }],
+    ['HTTP 500 without grpc-status', { ':status': '500' }, undefined, { ok: false, code: GrpcStatus.UNKNOWN, transport: false }],
+    ['HTTP 200 without grpc-status', { ':status': '200' }, undefined, { ok: false, code: GrpcStatus.UNKNOWN, transport: false }],
+  ])('%s', (_name, headers, trailers, expected) => {
+    expect(responseOutcome(headers, trailers, body)).toMatchObject(expected);
+  });
+});
+
+describe('real servers racing a call', () => {
+  let http2Server: Http2Server | undefined;
+  const sessions: ServerHttp2Session[] = [];
+  afterEach(async () => {
+    const closing = http2Server;
+    http2Server = undefined;
+    for (const session of sessions.splice(0)) session.destroy();
+    await new Promise<void>((done) => (closing ? closing.close(() => done()) : done()));
+  });
+
+  it('a GOAWAY before the server took the stream is retried, and the next connection answers', async () => {
+    // node:http2 (nghttp2): the first connection is turned away with GOAWAY naming last stream 0,
+    // so the call was not acted on; the second is answered as berthd answers an Allocate.
+    let streams = 0;
+    http2Server = createHttp2Server();
+    http2Server.on('session', (session) => {
+      sessions.push(session);
+      if (sessions.length === 1) session.goaway(0, 0);
+    });
+    http2Server.on('stream', (stream) => {
+      streams++;
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(frameMessage(toBinary(AllocateResponseSchema, create(AllocateResponseSchema, { allocations: [{ pool: 'v4', address: '10.0.0.7/24', family: IpFamily.IPV4 }] }))));
+    });
+    await new Promise<void>((done) => http2Server?.listen(socketPath, done));
+    const response = await new IpamClient({ socketPath, timeoutMs: 5000, firstBackoffMs: 10 }).call('Allocate', allocateRequest);
+    expect(response.allocations.map((allocation) => allocation.address)).toEqual(['10.0.0.7/24']);
+    expect(sessions.length).toBe(2);
+    expect(streams).toBe(1);
+  });
+
+  it('a call in flight when a grpc-js server shuts down gracefully (GOAWAY after it took the stream) still gets its answer', async () => {
+    let handled = 0;
+    await serve({ Allocate: (_call: unknown, reply: grpc.sendUnaryData<unknown>) => {
+      handled++;
+      server?.tryShutdown(() => undefined);
+      setTimeout(() => reply(null, allocated), 100);
+    } });
+    const response = await new IpamClient({ socketPath, timeoutMs: 5000 }).call('Allocate', allocateRequest);
+    expect(response.allocations.map((allocation) => allocation.address)).toEqual(['10.0.0.5/24']);
+    expect(handled).toBe(1);
+  });
+
+  it('a call the grpc-js server ends at the grpc-timeout it was sent is DEADLINE_EXCEEDED from the server, not retried', async () => {
+    await serve({ Check: () => undefined });
+    const started = Date.now();
+    const result = await http2Request({
+      socketPath, timeoutMs: 30_000, body: frameMessage(new Uint8Array()),
+      headers: [[':method', 'POST'], [':scheme', 'http'], [':path', '/berth.ipam.v1.Ipam/Check'], [':authority', 'localhost'],
+        ['content-type', 'application/grpc'], ['te', 'trailers'], ['grpc-timeout', '200m']],
+    });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    if (result.kind !== 'response') throw new Error(`expected the server's answer, got ${result.kind}: ${result.detail}`);
+    expect(responseOutcome(result.headers, result.trailers, result.body)).toMatchObject({ ok: false, code: GrpcStatus.DEADLINE_EXCEEDED, transport: false });
+    // Through the client: the server's deadline ends the call with DEADLINE_EXCEEDED and it is not sent again.
+    expect(await unaryCall(socketPath, '/berth.ipam.v1.Ipam/Check', new Uint8Array(), 300)).toMatchObject({ ok: false, code: GrpcStatus.DEADLINE_EXCEEDED });
   });
 });

@@ -1,6 +1,10 @@
 // A lean gRPC unary client for berthd on a Unix socket. The shim is exec'd for every attachment,
-// so it avoids @grpc/grpc-js and node:http2 (whose load time dominates a short process) and
-// speaks the one HTTP/2 exchange it needs itself (http2/unaryRequest.ts).
+// so it avoids @grpc/grpc-js and node:http2 (under Bun, node:http2 cost an ADD+DEL pair ~10% more
+// CPU than this client; bench/results.md) and speaks the one HTTP/2 exchange it needs itself
+// (http2/unaryRequest.ts). Its fences: one peer (the socket path), one stream per connection,
+// push disabled, unary calls only. It retries UNAVAILABLE and OVERLOADED alone, which the retry
+// contract in proto/berth/ipam/v1/ipam.proto allows: every method it calls is idempotent per
+// attachment.
 import { GrpcStatus, REASON_TRAILER } from '../../daemon/src/errors.ts';
 import { GrpcCallError } from './grpcCallError.ts';
 import { frameMessage, parseFrames } from './grpcFraming.ts';
@@ -70,13 +74,21 @@ export async function unaryCall(socketPath: string, path: string, message: Uint8
   }
 }
 
+/**
+ * A response as gRPC over HTTP/2 defines it. A grpc-status, when present, decides (a value outside
+ * 0-16 or not a decimal number is UNKNOWN); without one, the HTTP status is mapped as the gRPC
+ * spec's "HTTP to gRPC Status Code Mapping" says, and a 200 without grpc-status is UNKNOWN.
+ */
 export function responseOutcome(headers: HeaderRecord, trailers: HeaderRecord | undefined, body: Buffer): UnaryOutcome {
   const metadata = { ...stringValues(headers), ...stringValues(trailers ?? {}) };
   const status = metadata['grpc-status'];
   if (status === undefined) {
-    const http = Number(headers[':status']);
-    const code = http === 502 || http === 503 || http === 504 ? GrpcStatus.UNAVAILABLE : GrpcStatus.UNKNOWN;
+    const http = headers[':status'] ?? '(none)';
+    const code = HTTP_TO_GRPC[http] ?? GrpcStatus.UNKNOWN;
     return { ok: false, code, detail: `response without grpc-status (HTTP ${http})`, trailers: metadata, transport: code === GrpcStatus.UNAVAILABLE };
+  }
+  if (!/^\d{1,2}$/.test(status) || Number(status) > MAX_GRPC_STATUS) {
+    return { ok: false, code: GrpcStatus.UNKNOWN, detail: `berthd sent an invalid grpc-status ${JSON.stringify(status)}`, trailers: metadata, transport: false };
   }
   const code = Number(status);
   if (code !== GrpcStatus.OK) return { ok: false, code, detail: percentDecode(metadata['grpc-message'] ?? ''), trailers: metadata, transport: false };
@@ -92,6 +104,20 @@ export function responseOutcome(headers: HeaderRecord, trailers: HeaderRecord | 
   }
   return { ok: true, message: only };
 }
+
+const MAX_GRPC_STATUS = GrpcStatus.UNAUTHENTICATED;
+
+/** The gRPC spec's mapping for responses without grpc-status (doc/http-grpc-status-mapping.md). */
+const HTTP_TO_GRPC: Readonly<Record<string, number>> = {
+  400: GrpcStatus.INTERNAL,
+  401: GrpcStatus.UNAUTHENTICATED,
+  403: GrpcStatus.PERMISSION_DENIED,
+  404: GrpcStatus.UNIMPLEMENTED,
+  429: GrpcStatus.UNAVAILABLE,
+  502: GrpcStatus.UNAVAILABLE,
+  503: GrpcStatus.UNAVAILABLE,
+  504: GrpcStatus.UNAVAILABLE,
+};
 
 function stringValues(headers: HeaderRecord): Record<string, string> {
   const out: Record<string, string> = {};
