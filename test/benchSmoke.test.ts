@@ -65,24 +65,22 @@ describe('npm run bench (smoke, --quick)', () => {
     expect(readFileSync(join(outDir, 'results.md'), 'utf8')).toContain('## Targets');
   });
 
-  it.skipIf(!withShim)('measures the plugin round trip against host-local and node -e 0, with and without NODE_EXTRA_CA_CERTS', () => {
+  it.skipIf(!withShim)('measures the plugin round trip and VERSION against host-local and the runtime floor, as leases grow, and its memory and size', () => {
     const shim = object(object(results.sections, 'sections').shim, 'shim');
     const hostLocal = existsSync(HOST_LOCAL);
-    for (const env of ['withCaCerts', 'withoutCaCerts']) {
-      const figures = object(object(shim.environments, 'environments')[env], env);
-      for (const key of ['berthAddMs', 'berthDelMs', 'nodeFloorMs']) expectSummary(figures[key], `${env}.${key}`);
-      const ratios = object(figures.ratios, `${env}.ratios`);
-      expectSummary(ratios.berthAddVsNodeFloor, `${env}.ratios.berthAddVsNodeFloor`);
-      expectSummary(ratios.berthDelVsNodeFloor, `${env}.ratios.berthDelVsNodeFloor`);
-      if (hostLocal) {
-        expectSummary(figures.hostLocalAddMs, `${env}.hostLocalAddMs`);
-        expectSummary(ratios.berthAddVsHostLocal, `${env}.ratios.berthAddVsHostLocal`);
-      }
+    const peers = object(shim.peers, 'peers');
+    for (const key of ['berthAddMs', 'berthDelMs', 'berthPairMs', 'berthVersionMs', 'runtimeFloorMs']) expectSummary(peers[key], `peers.${key}`);
+    const ratios = object(peers.ratios, 'peers.ratios');
+    expectSummary(ratios.berthVersionVsFloor, 'ratios.berthVersionVsFloor');
+    if (hostLocal) {
+      for (const key of ['hostLocalPairMs', 'hostLocalVersionMs']) expectSummary(peers[key], `peers.${key}`);
+      for (const key of ['berthPairVsHostLocal', 'berthVersionVsHostLocal']) expectSummary(ratios[key], `ratios.${key}`);
     }
     const scale = object(shim.leaseScale, 'leaseScale');
-    for (const [i, entry] of list(scale.berth, 'leaseScale.berth').entries()) expectSummary(object(entry, 'berth').addMs, `leaseScale.berth[${i}].addMs`);
-    if (hostLocal) expect(list(scale.hostLocal, 'leaseScale.hostLocal').length).toBeGreaterThanOrEqual(3);
+    for (const [i, entry] of list(scale.berth, 'leaseScale.berth').entries()) expectSummary(object(entry, 'berth').pairMs, `leaseScale.berth[${i}].pairMs`);
+    if (hostLocal) expect(list(scale.hostLocal, 'leaseScale.hostLocal').length).toBe(list(scale.berth, 'leaseScale.berth').length);
     expect(typeof object(shim.peakRss, 'peakRss').method).toBe('string');
+    expect(shim.executableBytes).toBeGreaterThan(0);
   });
 
   it('measures daemon throughput beside the echo server at every concurrency', () => {

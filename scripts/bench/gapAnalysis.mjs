@@ -1,5 +1,6 @@
-// For targets not met: where the time goes, in figures from the same run (decomposition of the
-// plugin's time, the daemon's own histograms, and the CPU profiles when --cpu-prof was given).
+// Where the time goes, in figures from the same run: the plugin always (a decomposition of its
+// time), the daemon and scale for targets not met (its own histograms, and the CPU profiles when
+// --cpu-prof was given).
 import { formatCount } from './targets.mjs';
 
 export function explainGaps(results, targets) {
@@ -9,12 +10,7 @@ export function explainGaps(results, targets) {
   const notes = [];
   const f = (value) => (value == null ? '–' : value.toFixed(value < 10 ? 2 : 1));
 
-  if (shim && (unmet('shim ADD') || unmet('shim DEL'))) {
-    const env = shim.environments.withoutCaCerts;
-    const inside = throughput?.levels[0]?.insideDaemon;
-    const clientMs = env.berthAddMs.median - env.berthVersionMs.median;
-    notes.push(`- **Plugin vs node -e 0** (without NODE_EXTRA_CA_CERTS): VERSION, which starts the executable and calls nothing, takes ${f(env.berthVersionMs.median)} ms against ${f(env.nodeFloorMs.median)} ms for node -e 0 (${f(env.ratios.berthVersionVsNodeFloor.median)}×). ADD takes ${f(clientMs)} ms more than VERSION: connecting, one call and the client's first run (the executable starts from a V8 snapshot with the client compiled and node:net loaded)${inside ? `, of which berthd's own Allocate is ${f(inside.allocate.meanMs)} ms (its histogram at concurrency 1)` : ''}.`);
-  }
+  if (shim) notes.push(...pluginMilliseconds(shim, throughput));
   if (throughput && (unmet('berthd calls/s') || unmet('berthd p99'))) {
     const level = throughput.levels.at(-1);
     const profile = profiles[`load-${level.concurrency}`];
@@ -42,5 +38,18 @@ export function explainGaps(results, targets) {
     notes.push(`- Profile \`${name}\` (IPv4, ${profile.window}, ${profile.busyMs} ms busy): berth's own ${own.map((t) => `\`${t.name.split(' ')[0]}\` ${t.percent}%`).join(', ')}; better-sqlite3 ${sqlite}%.` +
       (indexBound ? ' `add` and `delete` are the held-address index (daemon/src/allocator/takenAddressSet.ts): it keeps held runs in two sorted arrays and inserts/removes with Array.splice, O(runs) per change, and this layout has one run per lease. A structure with O(log n) changes (a balanced tree, or chunked sorted arrays) would remove the growth.' : ''));
   }
+  return notes;
+}
+
+/** Where the plugin's time goes, by difference between processes measured in the same rounds. */
+function pluginMilliseconds(shim, throughput) {
+  const f = (value) => (value == null ? '–' : value.toFixed(value < 10 ? 2 : 1));
+  const p = shim.peers;
+  const inside = throughput?.levels[0]?.insideDaemon?.allocate?.meanMs;
+  const floor = p.runtimeFloorMs.median;
+  const version = p.berthVersionMs.median;
+  const add = p.berthAddMs.median;
+  const notes = [`- **Plugin, where each millisecond of an ADD goes** (medians of the same rounds): the runtime itself starts and exits in ${f(floor)} ms (an empty script compiled as dist/berth is: process creation, mapping the ${f(shim.runtimeFloorBytes / 1e6)} MB executable, JavaScriptCore and Bun start-up); berth's own start-up (loading its ~45 KB bundle as precompiled bytecode, reading stdin, parsing, printing) adds ${f(version - floor)} ms (VERSION: ${f(version)} ms); the call adds ${f(add - version)} ms (ADD: ${f(add)} ms): connecting to the socket, one HTTP/2 exchange, encoding and decoding${inside == null ? '' : `, of which berthd's own Allocate is ${f(inside)} ms (its histogram at concurrency 1 in section 2)`}.`];
+  if (p.hostLocalVersionMs) notes.push(`- host-local for comparison: VERSION ${f(p.hostLocalVersionMs.median)} ms, ADD ${f(p.hostLocalAddMs.median)} ms: a Go binary of a few MB starts in a fraction of the JavaScript runtime's floor, which is the largest single part of the gap at an empty store.`);
   return notes;
 }

@@ -31,7 +31,7 @@ export function renderMarkdown(results) {
   const targets = evaluateTargets(results);
   out.push('## Targets', '', renderTargets(targets), '');
   const gaps = explainGaps(results, targets);
-  if (gaps.length > 0) out.push('**Where the time goes for the targets not met**', '', ...gaps, '');
+  if (gaps.length > 0) out.push('**Where the time goes** (the plugin always; the daemon and scale for targets not met)', '', ...gaps, '');
   const { shim, throughput, scale } = results.sections;
   if (shim) out.push(...renderShim(shim));
   if (throughput) out.push(...renderThroughput(throughput));
@@ -51,30 +51,28 @@ function renderTargets(targets) {
 function renderShim(shim) {
   const out = ['## 1. CNI plugin round trip (whole processes)', ''];
   if (!shim.hostLocal.available) out.push(`> ${shim.hostLocal.install}`, '');
-  out.push(`ADD then DEL of one container, spawn to exit, ${shim.rounds} interleaved rounds. berth = \`dist/berth\` (Node single executable) against a running berthd; host-local = \`${shim.hostLocal.path}\` with its own dataDir on the same /16; node -e 0 = the floor any Node executable pays.`, '');
-  for (const env of Object.values(shim.environments)) {
-    out.push(`**${env.environment}**`, '');
-    out.push(table(['Call', 'berth', 'host-local', 'node -e 0', 'berth / host-local', 'berth / node -e 0'], [
-      ['ADD', ms(env.berthAddMs), ms(env.hostLocalAddMs), ms(env.nodeFloorMs), ratio(env.ratios.berthAddVsHostLocal), ratio(env.ratios.berthAddVsNodeFloor)],
-      ['DEL', ms(env.berthDelMs), ms(env.hostLocalDelMs), ms(env.nodeFloorMs), ratio(env.ratios.berthDelVsHostLocal), ratio(env.ratios.berthDelVsNodeFloor)],
-      ['VERSION (start-up only: no call)', ms(env.berthVersionMs), '–', ms(env.nodeFloorMs), '–', ratio(env.ratios.berthVersionVsNodeFloor)],
-    ]), '');
-  }
+  const p = shim.peers;
+  out.push(`ADD then DEL of one container, spawn to exit, ${shim.rounds} interleaved rounds; environment: ${shim.environment}. berth = \`dist/berth\` (${fixed(shim.executableBytes / 1e6)} MB, compiled by Bun) against a running berthd; host-local = \`${shim.hostLocal.path}\` with its own dataDir on the same /16; runtime floor = an empty script compiled as dist/berth is (${fixed(shim.runtimeFloorBytes / 1e6)} MB).`, '');
+  out.push(table(['Call', 'berth', 'host-local', 'berth / host-local'], [
+    ['ADD', ms(p.berthAddMs), ms(p.hostLocalAddMs), ratio(p.ratios.berthAddVsHostLocal)],
+    ['DEL', ms(p.berthDelMs), ms(p.hostLocalDelMs), ratio(p.ratios.berthDelVsHostLocal)],
+    ['ADD+DEL', ms(p.berthPairMs), ms(p.hostLocalPairMs), ratio(p.ratios.berthPairVsHostLocal)],
+    ['VERSION (start-up only: no call)', ms(p.berthVersionMs), ms(p.hostLocalVersionMs), ratio(p.ratios.berthVersionVsHostLocal)],
+    ['runtime floor (empty script)', ms(p.runtimeFloorMs), '–', '–'],
+  ]), '');
   const scale = shim.leaseScale;
-  out.push(`**ADD as leases grow** (${scale.environment}; each plugin's ratio is to its own ADD with no leases, same rounds)`, '');
+  out.push(`**ADD+DEL as leases grow** (same environment; every size of both plugins in the same rounds; "vs empty" is each plugin's ADD against its own ADD with no leases)`, '');
   const counts = [...new Set([...scale.berth, ...(scale.hostLocal ?? [])].map((s) => s.leases))].sort((a, b) => a - b);
   const cell = (series, n, pick) => { const s = series?.find((x) => x.leases === n); return s ? pick(s) : '–'; };
-  out.push(table(['Live leases', 'berth ADD', 'berth vs empty', 'host-local ADD', 'host-local vs empty'], counts.map((n) => [
-    formatCount(n), cell(scale.berth, n, (s) => ms(s.addMs)), cell(scale.berth, n, (s) => ratio(s.addVsEmpty)),
-    cell(scale.hostLocal, n, (s) => ms(s.addMs)), cell(scale.hostLocal, n, (s) => ratio(s.addVsEmpty)),
+  out.push(table(['Live leases', 'berth ADD+DEL', 'host-local ADD+DEL', 'berth / host-local', 'berth ADD vs empty', 'host-local ADD vs empty'], counts.map((n) => [
+    formatCount(n), cell(scale.berth, n, (s) => ms(s.pairMs)), cell(scale.hostLocal, n, (s) => ms(s.pairMs)), cell(scale.berth, n, (s) => ratio(s.pairVsHostLocal)),
+    cell(scale.berth, n, (s) => ratio(s.addVsEmpty)), cell(scale.hostLocal, n, (s) => ratio(s.addVsEmpty)),
   ])), '');
   const rss = shim.peakRss;
   out.push(`**Peak RSS per invocation** (${rss.method})`, '');
-  out.push(table(['Process', 'with NODE_EXTRA_CA_CERTS', 'without'], [
-    ['berth ADD', mb(rss.withCaCerts?.berthAddMb), mb(rss.withoutCaCerts?.berthAddMb)],
-    ['berth DEL', mb(rss.withCaCerts?.berthDelMb), mb(rss.withoutCaCerts?.berthDelMb)],
-    ['node -e 0', mb(rss.withCaCerts?.nodeFloorMb), mb(rss.withoutCaCerts?.nodeFloorMb)],
-    ['host-local ADD', mb(rss.withCaCerts?.hostLocalAddMb), mb(rss.withoutCaCerts?.hostLocalAddMb)],
+  out.push(table(['Process', 'peak RSS'], [
+    ['berth ADD', mb(rss.berthAddMb)], ['berth DEL', mb(rss.berthDelMb)], ['berth VERSION', mb(rss.berthVersionMb)],
+    ['runtime floor (empty script)', mb(rss.runtimeFloorMb)], ['host-local ADD', mb(rss.hostLocalAddMb)],
   ]), '');
   return out;
 }
@@ -114,8 +112,7 @@ function renderMemory({ shim, scale }) {
       rows.push([`berthd, ${formatCount(s.leases)} leases in the ${family.family} pool`, mb(s.rssAtStartMb), `${fixed(s.rssAfterLoadMb)} MB`, `${fixed(s.peakRssMb)} MB`]);
     }
   }
-  const env = shim?.peakRss?.withoutCaCerts;
-  if (env) rows.push(['berth (CNI plugin) ADD, without NODE_EXTRA_CA_CERTS', '–', '–', mb(env.berthAddMb)]);
+  if (shim?.peakRss?.berthAddMb) rows.push(['berth (CNI plugin) ADD', '–', '–', mb(shim.peakRss.berthAddMb)]);
   if (rows.length === 0) return [];
   return ['## 4. Memory', '', 'berthd: VmRSS from /proc/<pid>/status right after start and after the latency rounds, VmHWM as peak. Plugin: peak RSS of the whole process.', '',
     table(['Process', 'RSS at start', 'RSS after load', 'peak'], rows), ''];
@@ -135,7 +132,7 @@ function renderProfiles(profiles) {
 function renderMethod() {
   return ['## How it is measured', '',
     '- Plugins run as a runtime runs them: a fresh process per call, CNI_* in the environment, the config on stdin, timed from spawn to exit by the bench process (its own spawn overhead is in every column alike).',
-    '- "with NODE_EXTRA_CA_CERTS" keeps this environment\'s CA bundle variable, which every Node start reads; "without" removes it, as a CNI runtime\'s environment normally does. host-local is Go and ignores it.',
+    '- Plugins get only PATH and CNI_* in their environment, as a CNI runtime passes them (not this shell\'s NODE_EXTRA_CA_CERTS and the like).',
     '- host-local\'s store is pre-filled as host-local writes it (one file per lease plus last_reserved_ip), so a new ADD finds a free address at once and pays only for reading the leases; berth\'s database is pre-filled with SQLite directly, before its daemon starts.',
     '- The load client and the echo server are separate Node processes using @grpc/grpc-js; berthd is durable as shipped (WAL, synchronous=FULL, group commit). Client, server and daemon share the same 2 cores.',
     '- Pre-filled berth leases record no netns path, so the stale-lease cleaner has nothing to probe during the run.',

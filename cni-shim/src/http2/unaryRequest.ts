@@ -1,7 +1,8 @@
 // One HTTP/2 request over a Unix socket (node:net), driving the exchange in unaryExchange.ts. The
-// shim makes one call per process, and loading and warming node:http2 cost it more (~5 ms to
-// require, several more to run the first session cold) than the call itself.
-import { connect } from 'node:net';
+// shim makes one call per process, and loading and warming node:http2 cost it more than the call
+// itself. Under Bun, Bun.connect measured no cheaper than node:net for this one exchange (CPU and
+// peak memory of ADD+DEL; bench/results.md), so there is one socket path, the one the unit tests
+// run under Node.
 import { UnaryExchange, type ExchangeRequest, type Http2Result } from './unaryExchange.ts';
 
 export type { HeaderRecord, Http2Result } from './unaryExchange.ts';
@@ -13,6 +14,9 @@ export interface Http2Request extends ExchangeRequest {
 
 /** Always settles, within timeoutMs; the socket is closed right after. */
 export function http2Request(request: Http2Request): Promise<Http2Result> {
+  // Looked up when a call is made, not imported: an import would load node:net at start-up, and
+  // VERSION (and every error before a call) has no use for it.
+  const { connect } = process.getBuiltinModule('node:net');
   return new Promise((resolve) => {
     const socket = connect(request.socketPath);
     const budget = Math.max(1, Math.floor(request.timeoutMs));
