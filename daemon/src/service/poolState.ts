@@ -31,6 +31,7 @@ export interface AddressSettings {
 }
 
 export class PoolState {
+  readonly kind = 'address';
   /** Last address handed out (round-robin position). */
   cursor: bigint | undefined;
   /** Leases of this pool cooling down (their addresses are in `taken`). */
@@ -74,6 +75,16 @@ export class PoolState {
     if (family !== this.config.family) return false;
     const bounds = cidrBounds(this.config.subnet);
     return address >= bounds.first && address <= bounds.last;
+  }
+
+  /** Marks a lease's address held (the span of an address lease is one address). */
+  hold(span: AddressInterval): void {
+    this.taken.add(span.start);
+  }
+
+  /** Drops a held address; returns false when it was not held. */
+  unhold(span: AddressInterval): boolean {
+    return this.taken.delete(span.start);
   }
 
   /** True when the address can be handed out to someone (pre-allocated addresses included). */
