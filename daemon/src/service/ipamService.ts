@@ -12,7 +12,7 @@ import { formatAddress, formatCidr, IpParseError, parseAddressWithOptionalPrefix
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseRecord, LeaseFilter, NewLease } from '../store/leaseRecord.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './commands.ts';
+import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './serviceCommands.ts';
 import type { PoolCatalogue, PoolEvents, PoolSelector } from './poolCatalogue.ts';
 import { describeOwner, type PoolState, type Requester } from './poolState.ts';
 import { elapsedMs } from './elapsedMs.ts';

@@ -11,7 +11,7 @@ import { toAllocationMessage } from '../grpc/messages.ts';
 import { formatAddress } from '../ip/address.ts';
 import { CommitQueue } from '../store/commitQueue.ts';
 import { LeaseStore } from '../store/leaseStore.ts';
-import type { AllocateCommand } from './commands.ts';
+import type { AllocateCommand } from './serviceCommands.ts';
 import { reclaimCooled } from './cooledLeaseReclaim.ts';
 import { IpamService, type Allocation } from './ipamService.ts';
 import { PoolCatalogue } from './poolCatalogue.ts';

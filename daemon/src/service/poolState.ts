@@ -1,7 +1,7 @@
 // One address pool at run time: its configuration, the addresses it may hand out and those held
 // (active or cooling down), and the rules that depend on the pool alone.
-import { isAllocatable } from '../allocator/pickAddress.ts';
 import { TakenAddressSet } from '../allocator/takenAddressSet.ts';
+import { intervalsInclude } from '../config/addressIntervals.ts';
 import { allocatableIntervals, assignableIntervals, countAddresses, reservedCount } from '../config/poolSize.ts';
 import type { AddressInterval, PoolConfig, PreAllocation, PreAllocationOwner } from '../config/types.ts';
 import { cidrBounds } from '../ip/address.ts';
@@ -89,7 +89,7 @@ export class PoolState {
 
   /** True when the address can be handed out to someone (pre-allocated addresses included). */
   canAssign(address: bigint): boolean {
-    return isAllocatable(this.assignable, address);
+    return intervalsInclude(this.assignable, address);
   }
 
   /** The pre-allocation this requester owns in this pool, if any (first match in config order). */

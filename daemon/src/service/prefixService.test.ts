@@ -12,7 +12,8 @@ import { CommitQueue } from '../store/commitQueue.ts';
 import { LeaseStore } from '../store/leaseStore.ts';
 import { reclaimCooled } from './cooledLeaseReclaim.ts';
 import { PoolCatalogue } from './poolCatalogue.ts';
-import { PrefixService, type AllocatePrefixCommand } from './prefixService.ts';
+import { PrefixService } from './prefixService.ts';
+import type { AllocatePrefixCommand } from './serviceCommands.ts';
 
 const log = pino({ level: 'silent' });
 let dir: string;

@@ -12,23 +12,10 @@ import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PrefixLeaseFilter, PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
 import type { PoolCatalogue, PoolEvents } from './poolCatalogue.ts';
+import type { AllocatePrefixCommand, ReleasePrefixCommand } from './serviceCommands.ts';
 import { describeInterval, prefixInterval, prefixSize, type PrefixPoolState } from './prefixPoolState.ts';
 import { elapsedMs } from './elapsedMs.ts';
 import { requireShortText } from './validateCommand.ts';
-
-export interface AllocatePrefixCommand {
-  readonly pool: string;
-  readonly owner: string;
-  /** 0: the pool's prefixLength. */
-  readonly prefixLength: number;
-  /** Empty: the pool's strategy picks. */
-  readonly requestedPrefix: string;
-}
-
-export interface ReleasePrefixCommand {
-  readonly pool: string;
-  readonly owner: string;
-}
 
 export interface PrefixServiceOptions {
   readonly store: LeaseStore;
