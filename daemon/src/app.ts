@@ -59,6 +59,8 @@ export class BerthApp {
   private reclaimTimer: NodeJS.Timeout | undefined;
   /** Why the last reload was refused; empty when the served pools are the source's. */
   configError = '';
+  /** Deprecation warnings already logged: each once, not at every reload. */
+  private readonly deprecationsLogged = new Set<string>();
 
   static async start(options: AppOptions): Promise<BerthApp> {
     const log = options.logger;
@@ -80,6 +82,7 @@ export class BerthApp {
       const service = new IpamService({ store, commitQueue, pools, bootId, events });
       const prefixService = new PrefixService({ store, commitQueue, pools, events });
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
+      app.logDeprecations(config);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -129,6 +132,7 @@ export class BerthApp {
     } catch (error) {
       return refuse('invalid', error instanceof ConfigError ? error.problems.map(formatConfigProblem) : [String(error)]);
     }
+    this.logDeprecations(config);
     const plan = await this.commitQueue.submit((unit) => {
       const planned = planReload(this.pools, config);
       if (planned.kind !== 'apply') return planned;
@@ -147,6 +151,14 @@ export class BerthApp {
     }
     log.info({ event: 'config.unchanged', trigger }, 'pool configuration re-read; nothing changed');
     return 'unchanged';
+  }
+
+  private logDeprecations(config: BerthConfig): void {
+    for (const warning of config.deprecations ?? []) {
+      if (this.deprecationsLogged.has(warning)) continue;
+      this.deprecationsLogged.add(warning);
+      this.options.logger.warn({ event: 'config.deprecated', source: this.options.poolSource.description }, warning);
+    }
   }
 
   /** Base URL of the metrics listener (its real port when 0 was asked for). */
