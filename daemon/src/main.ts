@@ -45,6 +45,7 @@ const program = new Command('berthd')
         });
       }
       await starting;
+      guardProcess(logger);
     } catch (error) {
       logger.fatal({ event: 'daemon.start_failed', err: error }, error instanceof Error ? error.message : String(error));
       process.stderr.write(`berthd: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -76,6 +77,20 @@ program.command('install')
       process.exit(1);
     }
   });
+
+/**
+ * Once serving, nothing a request does may end berthd: one bad request must not take IPAM away
+ * from every pod on the node (and a runtime retrying it would end the restarted daemon again).
+ * Installed only after start-up, so a real start-up failure still ends the process with its message.
+ */
+function guardProcess(logger: pino.Logger): void {
+  process.on('uncaughtException', (error) => {
+    logger.error({ event: 'daemon.uncaught_exception', err: error }, 'uncaught exception; berthd keeps serving');
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ event: 'daemon.unhandled_rejection', err: reason }, 'unhandled promise rejection; berthd keeps serving');
+  });
+}
 
 function parseSeconds(text: string, flag: string, zeroAllowed: boolean): number {
   const value = Number(text);
