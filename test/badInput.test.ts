@@ -291,9 +291,11 @@ describe('invalid gRPC requests straight to berthd', () => {
     const failure = await client.fail('Allocate', allocate({ podUid: long(2 * 1024 * 1024) }));
     expect(failure.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
     expect(failure.details).toMatch(/larger than max/i);
-    // grpc-js refuses it before any berth handler runs, so it carries no berth-error-reason. The
-    // shim cannot send one: its stdin is capped at 1 MiB (see the table above).
-    expect(failure.reason).toBe('');
+    // grpc-js refuses it before any berth handler runs; the status guard still gives it berth's
+    // reason and CNI code (issue 14). The shim cannot send one: its stdin is capped at 1 MiB.
+    expect(failure.reason).toBe('REQUEST_TOO_LARGE');
+    expect(failure.cniCode).toBe('7');
+    expect(failure.details).toContain('split it');
     const leases = (await client.call<LeasesReply>('ListLeases', {})).leases;
     expect(leases.map((l) => l.containerId)).toEqual(['held']);
     expect(daemon.process.exitCode).toBeNull();

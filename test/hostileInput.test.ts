@@ -6,6 +6,7 @@ import { GrpcStatus } from '../daemon/src/errors.ts';
 import { useDaemon } from './support/daemonFixture.ts';
 import { healthStatus } from './support/reflectionClient.ts';
 import { runShim } from './support/shimExec.ts';
+import { frame, RawGrpcSession } from './fuzz/rawGrpc.ts';
 
 const CONFIG = `
 pools:
@@ -58,6 +59,36 @@ describe('hostile requests straight to berthd over gRPC', () => {
     const failure = await fixture.client.fail(method, request);
     expect(failure, failure.details).toMatchObject({ code: GrpcStatus.INVALID_ARGUMENT, reason: 'INVALID_ARGUMENT', cniCode: '7' });
     expect(failure.details).toContain(text);
+  });
+
+  // [name, path, body, status, reason]: bytes no client would send, answered before any handler runs.
+  const raw: readonly [string, string, Uint8Array, number, string][] = [
+    ['a unary call without a message (found by the fuzz test)', '/berth.ipam.v1.Ipam/ListLeases', new Uint8Array(0), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
+    ['bytes that are not protobuf', '/berth.ipam.v1.Ipam/Allocate', frame(Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f])), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
+    ['two messages on a unary call', '/berth.ipam.v1.Ipam/ListPools', Buffer.concat([frame(new Uint8Array(0)), frame(new Uint8Array(0))]), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT'],
+    ['a message over 1 MiB', '/berth.ipam.v1.Ipam/Status', frame(new Uint8Array(1024 * 1024 + 1)), GrpcStatus.RESOURCE_EXHAUSTED, 'REQUEST_TOO_LARGE'],
+    ['a frame header claiming 4 GiB', '/berth.ipam.v1.Ipam/Status', frame(new Uint8Array(3), false, 0xffffffff), GrpcStatus.RESOURCE_EXHAUSTED, 'REQUEST_TOO_LARGE'],
+  ];
+
+  it.each(raw)('raw HTTP/2: %s answers with berth-error-reason', async (_name, path, body, status, reason) => {
+    const session = new RawGrpcSession(fixture.daemon.socketPath);
+    try {
+      const answer = await session.call(path, body);
+      expect(answer, answer.message).toMatchObject({ status, reason });
+      expect(await session.healthy()).toBe(true);
+    } finally {
+      session.close();
+    }
+  });
+
+  it('answers health for an unknown service in health\'s own terms (found by the fuzz test)', async () => {
+    const session = new RawGrpcSession(fixture.daemon.socketPath);
+    try {
+      const answer = await session.call('/grpc.health.v1.Health/Check', frame(Uint8Array.from([10, 3, 114, 97, 119])));
+      expect(answer).toMatchObject({ status: GrpcStatus.NOT_FOUND, reason: '' });
+    } finally {
+      session.close();
+    }
   });
 
   it('keeps berthd alive and healthy, holding no lease', async () => {

@@ -59,6 +59,7 @@ export const errorReasons = {
   STORE_FAILURE: { grpc: GrpcStatus.INTERNAL, cni: CniCode.IO_FAILURE },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, cni: CniCode.INTERNAL },
   AMBIGUOUS_POOL_SELECTOR: { grpc: GrpcStatus.INVALID_ARGUMENT, cni: CniCode.AMBIGUOUS_POOL_SELECTOR },
+  REQUEST_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, cni: CniCode.INVALID_NETWORK_CONFIG },
 } as const satisfies Record<string, { grpc: GrpcStatusCode; cni: CniCodeValue }>;
 export type ErrorReason = keyof typeof errorReasons;
 

@@ -134,7 +134,7 @@ function unary<Req extends object>(
     try {
       requestId = requestIdOf(call.metadata);
       const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
-      log = deps.log.child({ requestId, method, containerId: request.containerId, ifname: request.ifname, pools: request.pools ?? request.pool, owner: request.owner });
+      log = deps.log.child({ requestId, method, containerId: logged(request.containerId), ifname: logged(request.ifname), pools: logged(request.pools ?? request.pool), owner: logged(request.owner) });
       context = { requestId, log, audited: false };
     } catch (error) {
       fail(error);
@@ -149,4 +149,11 @@ function unary<Req extends object>(
       .then((reply) => { finish('OK'); answer(null, reply); }, fail)
       .catch(fail);
   };
+}
+
+/** A caller's value as the log carries it: bounded, so one huge field cannot flood the log. */
+function logged(value: string | string[] | undefined): string | string[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.length > 8 ? [...value.slice(0, 8).map((v) => String(logged(v))), `... ${value.length - 8} more`] : value.map((v) => String(logged(v)));
+  return value.length > 128 ? `${value.slice(0, 128)}... (${value.length} characters)` : value;
 }
