@@ -102,9 +102,10 @@ export async function checkAfterRpc(outcome: Outcome, method: string, session: R
 }
 
 /** The raw surface: some status came back, with berth's reason unless grpc-js answered for an unknown path. */
-export async function runRawCase(session: RawGrpcSession, raw: RawCase, ledger: LeaseLedger): Promise<string | undefined> {
+export async function runRawCase(session: RawGrpcSession, raw: RawCase, ledger: LeaseLedger, onStatus: (status: number | undefined) => void): Promise<string | undefined> {
   const headers: Record<string, string> = raw.requestId === undefined ? {} : { 'x-request-id': raw.requestId };
   const answer = await session.call(raw.path, raw.body, headers);
+  onStatus(answer.status);
   if (answer.status === undefined) return `no grpc-status for ${raw.path}`;
   if (answer.reason === 'INTERNAL' || answer.reason === 'STORE_FAILURE') return `berthd failed internally: ${answer.message}`;
   const known = raw.path.startsWith('/berth.ipam.v1.Ipam/') && PATHS.includes(raw.path.slice('/berth.ipam.v1.Ipam/'.length));
