@@ -21,14 +21,15 @@ export interface ShimOutcome {
 export async function runShim(): Promise<void> {
   // The plugin never ends without CNI error JSON: a throw from a socket or timer callback, or a
   // rejection nobody awaited, becomes code 110 saying what happened, like any other bug.
-  const lastResort = (error: unknown) => printThenExit(outputText(failureOutcome(error, '')), 1);
+  let stdin = '';
+  const lastResort = (error: unknown) => printThenExit(outputText(failureOutcome(error, stdin)), 1);
   process.on('uncaughtException', lastResort);
   process.on('unhandledRejection', lastResort);
   let outcome: ShimOutcome;
   try {
-    outcome = await handleInvocation(process.env, () => readInput(0), connectBerthd);
+    outcome = await handleInvocation(process.env, async () => (stdin = await readInput(0)), connectBerthd);
   } catch (error) {
-    outcome = failureOutcome(error, '');
+    outcome = failureOutcome(error, stdin);
   }
   printThenExit(outputText(outcome), outcome.exitCode);
 }
