@@ -118,6 +118,7 @@ describe('hostile CNI input through dist/berth', () => {
     ['K8S_POD_NAMESPACE non-ASCII', 'ADD', {}, 'K8S_POD_NAMESPACE=nś;K8S_POD_NAME=web', config({}), 4, 'CNI_ARGS K8S_POD_NAMESPACE'],
     ['STATUS of an unknown pool answers a STATUS code', 'STATUS', { CNI_CONTAINERID: '', CNI_IFNAME: '', CNI_NETNS: '' }, '', config({ pools: ['nope'] }), 50, 'unknown pool "nope"'],
     ['DEL of a non-ASCII pool', 'DEL', {}, '', config({ pools: ['ü'] }), 7, 'ipam.pools[0]'],
+    ['GC with a non-ASCII valid-attachment ifname', 'GC', { CNI_CONTAINERID: '', CNI_IFNAME: '', CNI_NETNS: '' }, '', config({}, { 'cni.dev/valid-attachments': [{ containerID: 'c1', ifname: 'éth0' }] }), 7, 'cni.dev/valid-attachments[0].ifname: "éth0"'],
   ];
 
   it.each(rows)('%s', async (_name, command, env, args, stdin, code, text) => {

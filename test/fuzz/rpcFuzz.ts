@@ -52,7 +52,8 @@ export function rawCaseArbitrary(): fc.Arbitrary<RawCase> {
   const definition = loadIpamPackageDefinition()['berth.ipam.v1.Ipam'] as unknown as Record<string, { requestSerialize(value: object): Buffer }>;
   const path = fc.oneof(
     { weight: 8, arbitrary: fc.constantFrom(...PATHS).map((method) => `/berth.ipam.v1.Ipam/${method}`) },
-    { weight: 1, arbitrary: fc.constantFrom('/berth.ipam.v1.Ipam/Nope', '/grpc.health.v1.Health/Check', '/', '/x/y/z', '/berth.ipam.v1.Ipam/') },
+    { weight: 1, arbitrary: fc.constantFrom('/berth.ipam.v1.Ipam/Nope', '/grpc.health.v1.Health/Check', '/', '/x/y/z', '/berth.ipam.v1.Ipam/',
+      '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo') },
   );
   // A valid Allocate encoding, then bytes flipped, cut or appended: protobuf that is almost right.
   const validBytes = fc.constantFrom(...PATHS).map((method) => definition[method]!.requestSerialize(
@@ -105,11 +106,11 @@ export async function checkAfterRpc(outcome: Outcome, method: string, session: R
 export async function runRawCase(session: RawGrpcSession, raw: RawCase, ledger: LeaseLedger, onStatus: (status: number | undefined) => void): Promise<string | undefined> {
   const headers: Record<string, string> = raw.requestId === undefined ? {} : { 'x-request-id': raw.requestId };
   const answer = await session.call(raw.path, raw.body, headers);
-  onStatus(answer.status);
-  if (answer.status === undefined) return `no grpc-status for ${raw.path}`;
+  onStatus(answer.reset !== undefined ? -1 : answer.status);
+  if (answer.status === undefined && answer.reset === undefined) return `no grpc-status for ${raw.path}`;
   if (answer.reason === 'INTERNAL' || answer.reason === 'STORE_FAILURE') return `berthd failed internally: ${answer.message}`;
   const known = raw.path.startsWith('/berth.ipam.v1.Ipam/') && PATHS.includes(raw.path.slice('/berth.ipam.v1.Ipam/'.length));
-  if (answer.status !== 0 && known && answer.reason === '') return `status ${answer.status} without berth-error-reason: ${answer.message}`;
+  if (answer.reset === undefined && answer.status !== 0 && known && answer.reason === '') return `status ${answer.status} without berth-error-reason: ${answer.message}`;
   if (!(await session.healthy())) return 'berthd not healthy after the case';
   const method = known ? raw.path.slice('/berth.ipam.v1.Ipam/'.length) : '';
   const mutating = MUTATING.has(method);

@@ -1,6 +1,6 @@
 // The network configuration on stdin: parsed once into a typed object; errors name the field path.
 import { CniCode } from '../../../daemon/src/errors.ts';
-import { labelProblems, MAX_LIST_ENTRIES, networkNameProblem, poolNameProblem } from '../../../daemon/src/fieldRules.ts';
+import { containerIdProblem, ifnameProblem, labelProblems, MAX_LIST_ENTRIES, networkNameProblem, poolNameProblem } from '../../../daemon/src/fieldRules.ts';
 import { CniError } from './cniError.ts';
 import { isIpWithOptionalPrefix } from './requestedIps.ts';
 import { isSupportedVersion, SUPPORTED_VERSIONS, type CniVersion } from './versions.ts';
@@ -209,7 +209,11 @@ export function validAttachments(config: NetworkConfig): readonly Attachment[] {
   return value.map((entry: unknown, i) => {
     const path = `${VALID_ATTACHMENTS_KEY}[${i}]`;
     if (!isObject(entry)) throw invalidConfig(`${path}: must be an object`);
-    return { containerId: nonEmptyString(entry.containerID, `${path}.containerID`), ifname: nonEmptyString(entry.ifname, `${path}.ifname`) };
+    const containerId = nonEmptyString(entry.containerID, `${path}.containerID`);
+    const ifname = nonEmptyString(entry.ifname, `${path}.ifname`);
+    const problem = containerIdProblem(containerId) ?? ifnameProblem(ifname);
+    if (problem !== undefined) throw invalidConfig(`${path}.${containerIdProblem(containerId) === undefined ? 'ifname' : 'containerID'}: ${problem}`);
+    return { containerId, ifname };
   });
 }
 
