@@ -66,10 +66,10 @@ export function networkNameProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** A network instance name as pools use it (config `network`); empty: any. */
-export function networkInstanceProblem(value: string): string | undefined {
+/** An address space name as pools use it (config `addressSpace`); empty: any. */
+export function addressSpaceProblem(value: string): string | undefined {
   if (value.length === 0) return undefined;
-  if (!POOL_NAME.test(value)) return `${showValue(value)} is not a valid network instance name: 1 to 63 lowercase letters, digits, ".", "_" or "-"`;
+  if (!POOL_NAME.test(value)) return `${showValue(value)} is not a valid address space name: 1 to 63 lowercase letters, digits, ".", "_" or "-"`;
   return undefined;
 }
 

@@ -26,14 +26,14 @@ export function rpcCaseArbitrary(): fc.Arbitrary<RpcCase> {
   const labels = hostileLabels(s);
   const selector = labels.map((matchLabels) => ({ matchLabels }));
   const attachment = fc.record({ containerId: s, ifname: s });
-  const lease = fc.record({ pool: s, address: s, containerId: s, ifname: s, network: s, podNamespace: s, podName: s, podUid: s, netns: s, bootId: s, networkInstance: s,
+  const lease = fc.record({ pool: s, address: s, containerId: s, ifname: s, network: s, podNamespace: s, podName: s, podUid: s, netns: s, bootId: s, addressSpace: s,
     createdAtUnixMs: fc.integer({ min: -1, max: 2 ** 40 }), state: fc.constantFrom('ACTIVE', 'COOLING', 'LEASE_STATE_UNSPECIFIED'), reusableAtUnixMs: fc.integer({ min: -1, max: 2 ** 40 }) });
-  const prefix = fc.record({ pool: s, prefix: s, owner: s, networkInstance: s, createdAtUnixMs: fc.integer({ min: -1, max: 2 ** 40 }), state: fc.constantFrom('ACTIVE', 'COOLING') });
+  const prefix = fc.record({ pool: s, prefix: s, owner: s, addressSpace: s, createdAtUnixMs: fc.integer({ min: -1, max: 2 ** 40 }), state: fc.constantFrom('ACTIVE', 'COOLING') });
   return fc.oneof(
     { weight: 6, arbitrary: record('Allocate', { containerId: s, ifname: s, pools: list, requestedIps: list, podNamespace: s, podName: s, podUid: s, netns: s, network: s, podLabels: labels, poolSelector: selector }) },
     { weight: 3, arbitrary: record('Release', { containerId: s, ifname: s, pools: list }) },
     { weight: 2, arbitrary: record('Check', { containerId: s, ifname: s, pools: list, expectedAddresses: list, poolSelector: selector }) },
-    { weight: 2, arbitrary: record('ListLeases', { pool: s, containerId: s, network: s, networkInstance: s, state: fc.constantFrom('ACTIVE', 'COOLING', 'LEASE_STATE_UNSPECIFIED', 7) }) },
+    { weight: 2, arbitrary: record('ListLeases', { pool: s, containerId: s, network: s, addressSpace: s, state: fc.constantFrom('ACTIVE', 'COOLING', 'LEASE_STATE_UNSPECIFIED', 7) }) },
     { weight: 1, arbitrary: record('ListPools', {}) },
     { weight: 2, arbitrary: record('GarbageCollect', { network: s, validAttachments: fc.array(attachment, { maxLength: 4 }) }) },
     { weight: 3, arbitrary: record('Status', { pools: list, poolSelector: selector }) },

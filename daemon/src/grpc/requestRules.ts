@@ -3,7 +3,7 @@
 // The service keeps its own checks of meaning (pool known, address inside it, ...).
 import { InvalidArgumentError } from '../errors.ts';
 import {
-  addressTextProblem, containerIdProblem, ifnameProblem, labelProblems, MAX_LIST_ENTRIES, netnsProblem, networkInstanceProblem,
+  addressTextProblem, containerIdProblem, ifnameProblem, labelProblems, MAX_LIST_ENTRIES, netnsProblem, addressSpaceProblem,
   networkNameProblem, podNameProblem, podNamespaceProblem, podUidProblem, poolNameProblem, showValue,
 } from '../fieldRules.ts';
 
@@ -56,7 +56,7 @@ function leaseFields(problems: Problems, lease: Message, prefix: string): void {
   problems.field(lease, 'address', `${prefix}address:`, addressProblem);
   problems.attachment(lease, prefix);
   problems.field(lease, 'network', `${prefix}network`, networkNameProblem);
-  problems.field(lease, 'networkInstance', `${prefix}network_instance`, networkInstanceProblem);
+  problems.field(lease, 'addressSpace', `${prefix}address_space`, addressSpaceProblem);
   problems.field(lease, 'podNamespace', `${prefix}pod_namespace`, podNamespaceProblem);
   problems.field(lease, 'podName', `${prefix}pod_name`, podNameProblem);
   problems.field(lease, 'podUid', `${prefix}pod_uid`, podUidProblem);
@@ -91,7 +91,7 @@ const RULES: Record<string, (problems: Problems, request: Message) => void> = {
     p.field(r, 'pool', 'pool', poolNameProblem, true);
     p.field(r, 'containerId', 'container_id', containerIdProblem, true);
     p.field(r, 'network', 'network', networkNameProblem);
-    p.field(r, 'networkInstance', 'network_instance', networkInstanceProblem);
+    p.field(r, 'addressSpace', 'address_space', addressSpaceProblem);
   },
   GarbageCollect: (p, r) => {
     p.field(r, 'network', 'network', networkNameProblem);
@@ -111,7 +111,7 @@ const RULES: Record<string, (problems: Problems, request: Message) => void> = {
     for (const [i, prefix] of prefixes.entries()) {
       p.field(prefix, 'pool', `prefixes[${i}].pool`, poolNameProblem);
       p.field(prefix, 'owner', `prefixes[${i}].owner`, ownerProblem);
-      p.field(prefix, 'networkInstance', `prefixes[${i}].network_instance`, networkInstanceProblem);
+      p.field(prefix, 'addressSpace', `prefixes[${i}].address_space`, addressSpaceProblem);
     }
   },
   AllocatePrefix: (p, r) => {
