@@ -101,7 +101,8 @@ describe('deploy/', () => {
   it('builds an image whose entrypoint and flags match the daemon', () => {
     const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
-    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^USER 65532:65532$/m);
     expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/dist/berthd.mjs"]');
     const cmd = JSON.parse(/^CMD (.*)$/m.exec(dockerfile)![1]!) as string[];
     const daemonFlags = flagsOf();
