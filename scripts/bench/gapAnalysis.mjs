@@ -50,6 +50,10 @@ function pluginMilliseconds(shim, throughput) {
   const version = p.berthVersionMs.median;
   const add = p.berthAddMs.median;
   const notes = [`- **Plugin, where each millisecond of an ADD goes** (medians of the same rounds): the runtime itself starts and exits in ${f(floor)} ms (an empty script compiled as dist/berth is: process creation, mapping the ${f(shim.runtimeFloorBytes / 1e6)} MB executable, JavaScriptCore and Bun start-up); berth's own start-up (loading its ~45 KB bundle as precompiled bytecode, reading stdin, parsing, printing) adds ${f(version - floor)} ms (VERSION: ${f(version)} ms); the call adds ${f(add - version)} ms (ADD: ${f(add)} ms): connecting to the socket, one HTTP/2 exchange, encoding and decoding${inside == null ? '' : `, of which berthd's own Allocate is ${f(inside)} ms (its histogram at concurrency 1 in section 2)`}.`];
-  if (p.hostLocalVersionMs) notes.push(`- host-local for comparison: VERSION ${f(p.hostLocalVersionMs.median)} ms, ADD ${f(p.hostLocalAddMs.median)} ms: a Go binary of a few MB starts in a fraction of the JavaScript runtime's floor, which is the largest single part of the gap at an empty store.`);
+  if (p.hostLocalVersionMs) notes.push(`- host-local for comparison: VERSION ${f(p.hostLocalVersionMs.median)} ms, ADD ${f(p.hostLocalAddMs.median)} ms: a Go binary of a few MB starts in a fraction of the JavaScript runtime's floor, which is the largest single part of the gap at an empty store. berth's call also waits for berthd's fsync (a lease is on disk before ADD answers); host-local does not sync its lease file.`);
+  const rss = shim.peakRss;
+  if (rss.runtimeFloorMb && rss.berthVersionMb && rss.berthAddMb) {
+    notes.push(`- **Plugin memory**: the runtime alone peaks at ${f(rss.runtimeFloorMb.median)} MB (JavaScriptCore's heap and JIT reservations, Bun's own start-up, the mapped executable's touched pages); berth's start-up brings VERSION to ${f(rss.berthVersionMb.median)} MB, and the call brings ADD to ${f(rss.berthAddMb.median)} MB (the socket, the HTTP/2 and HPACK code's first run, the response's buffers).`);
+  }
   return notes;
 }

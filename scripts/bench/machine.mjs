@@ -1,6 +1,6 @@
 // What the figures were measured on.
 import { execFileSync } from 'node:child_process';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 
 export function describeMachine() {
   const cpu = cpus();
@@ -12,6 +12,8 @@ export function describeMachine() {
     node: process.version,
     nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
     hostLocal: hostLocalVersion(),
+    // The machine is shared: how busy it was says how far the absolute figures are from a quiet one's.
+    loadAverageAtStart: Math.round(loadavg()[0] * 10) / 10,
   };
 }
 

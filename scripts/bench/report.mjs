@@ -23,7 +23,8 @@ export function renderMarkdown(results) {
     '# berth benchmark results',
     '',
     `Measured ${results.date.slice(0, 10)} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB RAM, Linux ${m.kernel}, Node ${m.node}` +
-      `${m.hostLocal ? `, host-local from containernetworking-plugins ${m.hostLocal}` : ''}. Mode: ${results.mode}; took ${results.durationSeconds} s.`,
+      `${m.hostLocal ? `, host-local from containernetworking-plugins ${m.hostLocal}` : ''}. Mode: ${results.mode}; took ${results.durationSeconds} s.` +
+      (m.loadAverageAtStart == null ? '' : ` Load average (1 min) ${m.loadAverageAtStart} at the start and ${m.loadAverageAtEnd ?? '–'} at the end: on a busy shared machine read the same-round ratios, not the absolute times.`),
     '',
     `Reproduce: \`npm ci && ${results.command}\`. Every figure is a median with (min–max) over repeated runs; every ratio is the median (min–max) of per-round ratios, both sides measured interleaved in the same run.`,
     '',

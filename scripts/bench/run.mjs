@@ -3,9 +3,9 @@
 // server, then writes <out>/results.json and <out>/results.md and prints the tables.
 // Installs nothing; a missing host-local only drops its columns.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseBenchArgs } from './benchProfile.mjs';
+import { parseBenchArgs, SECTIONS } from './benchProfile.mjs';
 import { writeBenchConfig } from './berthdProcess.mjs';
 import { profileDaemon } from './cpuProfilePass.mjs';
 import { benchDaemonThroughput } from './daemonThroughput.mjs';
@@ -45,6 +45,7 @@ async function main() {
       results.cpuProfiles = await profileDaemon({ ...context, profileDir });
     }
     results.durationSeconds = Math.round((Date.now() - started) / 1000);
+    results.machine.loadAverageAtEnd = Math.round(loadavg()[0] * 10) / 10;
 
     mkdirSync(outDir, { recursive: true });
     const markdown = renderMarkdown(results);
@@ -57,7 +58,8 @@ async function main() {
 }
 
 function commandLine(options) {
-  const args = [options.mode === 'default' ? '' : `--${options.mode}`, options.cpuProf ? '--cpu-prof' : ''].filter(Boolean);
+  const args = [options.mode === 'default' ? '' : `--${options.mode}`, options.cpuProf ? '--cpu-prof' : '',
+    options.sections.length === SECTIONS.length ? '' : `--sections ${options.sections.join(',')}`].filter(Boolean);
   return args.length === 0 ? 'npm run bench' : `npm run bench -- ${args.join(' ')}`;
 }
 
