@@ -6,9 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './support/daemonProcess.ts';
-
-const BUNDLE = join(REPO_ROOT, 'dist', 'berth-shim.cjs');
+import { SHIM } from './support/daemonProcess.ts';
 
 describe('the plugin with an uncaught exception while it waits for berthd', () => {
   const dir = mkdtempSync(join(tmpdir(), 'berth-robust-lastresort-'));
@@ -30,9 +28,10 @@ describe('the plugin with an uncaught exception while it waits for berthd', () =
 
   it.each(['throw', 'reject'])('prints CNI error JSON with code 110 (%s)', async (kind) => {
     if (kind === 'reject') writeFileSync(join(dir, 'throwLater.cjs'), "setTimeout(() => { Promise.reject(new TypeError('boom from a promise')); }, 300);\n");
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '/var/run/netns/x', CNI_PATH: '/opt/cni/bin' };
+    // The shipped executable (Bun) with the thrower preloaded through BUN_OPTIONS.
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', BUN_OPTIONS: `--preload ${join(dir, 'throwLater.cjs')}`, CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'c1', CNI_IFNAME: 'eth0', CNI_NETNS: '/var/run/netns/x', CNI_PATH: '/opt/cni/bin' };
     const config = JSON.stringify({ cniVersion: '1.0.0', name: 'net1', ipam: { type: 'berth', pools: ['v4'], socket, timeoutSeconds: 30 } });
-    const child = spawn(process.execPath, ['--require', join(dir, 'throwLater.cjs'), BUNDLE], { env });
+    const child = spawn(SHIM, [], { env });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stdin.end(config);
