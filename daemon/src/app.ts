@@ -16,7 +16,8 @@ import { PoolState } from './service/poolState.ts';
 import { applyPrefixReload, planPrefixReload } from './service/prefixPoolReload.ts';
 import { PrefixPoolState } from './service/prefixPoolState.ts';
 import { PrefixService } from './service/prefixService.ts';
-import { importState } from './service/stateImport.ts';
+import { listLeasePage } from './service/leasePages.ts';
+import { importState, StreamedImport } from './service/stateImport.ts';
 import { CommitQueue } from './store/commitQueue.ts';
 import { LeaseStore } from './store/leaseStore.ts';
 
@@ -101,9 +102,13 @@ export class BerthApp {
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
       app.configWatcher = options.poolSource.watch((reason) => void app.reloadConfig(reason));
+      const importServices = { ipam: service, prefixes: prefixService, commitQueue, store };
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
-        importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: prefixService, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
+        importBackup: (backup, requestLog) => importState(importServices, backup, requestLog),
+        streamedImport: () => new StreamedImport(importServices),
+        leasePage: (filter, pageSize, pageToken) => listLeasePage({ store, pools }, filter, pageSize, pageToken),
+        accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
       if (options.metricsAddress) {

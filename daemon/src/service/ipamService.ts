@@ -153,19 +153,29 @@ export class IpamService {
   }
 
   /** Checks exported leases against the pools (no database access); throws on malformed ones. */
-  prepareImport(leases: readonly ImportedLease[]): PreparedLeaseImport[] {
-    return leases.map((lease, i) => this.parseImportedLease(lease, `leases[${i}]`));
+  prepareImport(leases: readonly ImportedLease[], firstIndex = 0): PreparedLeaseImport[] {
+    return leases.map((lease, i) => this.parseImportedLease(lease, `leases[${firstIndex + i}]`));
   }
 
   /**
    * Inside an import's transaction: inserts the leases not yet present and returns the counts
-   * and every conflict; the caller refuses the whole import when there is any.
+   * and every conflict; the caller refuses the whole import when there is any. A cooling lease
+   * comes back cooling, for the same owner, until the same moment.
    */
   importInTransaction(prepared: readonly PreparedLeaseImport[], unit: UnitOfWork): ImportOutcome {
     let imported = 0;
     let alreadyPresent = 0;
     const conflicts: string[] = [];
-    for (const { record, pool, field } of prepared) {
+    // One undo for the whole call, not one closure per lease: a streamed import runs a million.
+    const added: PreparedLeaseImport[] = [];
+    unit.onRollback(() => {
+      for (const { pool, record, cooling } of added) {
+        pool.taken.delete(record.address);
+        if (cooling) pool.coolingCount--;
+      }
+    });
+    for (const entry of prepared) {
+      const { record, pool, field, cooling } = entry;
       const holder = this.store.leaseAt(record.networkInstance, record.address);
       const shown = formatAddress(record.address, record.family);
       if (holder && holder.containerId === record.containerId && holder.ifname === record.ifname && holder.pool === record.pool) {
@@ -176,14 +186,16 @@ export class IpamService {
         conflicts.push(`${field}: ${shown} is ${holder.state === 'cooling' ? 'cooling down after' : 'leased to'} container ${holder.containerId} ifname ${holder.ifname}`);
         continue;
       }
-      const other = this.store.leasesOfAttachment(record.containerId, record.ifname).find((lease) => lease.pool === record.pool);
+      // Only active leases are one per attachment and pool; an attachment may also have cooling ones.
+      const other = cooling ? undefined : this.store.leasesOfAttachment(record.containerId, record.ifname).find((lease) => lease.pool === record.pool);
       if (other) {
         conflicts.push(`${field}: container ${record.containerId} ifname ${record.ifname} already holds ${formatAddress(other.address, other.family)} in pool "${record.pool}"`);
         continue;
       }
-      this.store.insertLease(record);
+      this.store.insertLease(record, cooling && { ownerKey: ownerKeyOf(record), reusableAtMs: cooling.reusableAtMs });
       pool.taken.add(record.address);
-      unit.onRollback(() => pool.taken.delete(record.address));
+      if (cooling) pool.coolingCount++;
+      added.push(entry);
       imported++;
     }
     return { imported, alreadyPresent, conflicts };
@@ -387,9 +399,11 @@ export class IpamService {
     if (!pool.contains(address.value, address.family) || !pool.canAssign(address.value)) {
       throw new AddressOutsidePoolError(`${field}.address: ${lease.address} cannot be handed out by pool "${pool.name}"`, { pool: pool.name });
     }
+    const cooling = lease.state === 'COOLING' ? { reusableAtMs: Number(lease.reusableAtUnixMs ?? 0) } : undefined;
     return {
       field,
       pool,
+      ...(cooling ? { cooling } : {}),
       record: {
         pool: pool.name, networkInstance: pool.network, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
         network: lease.network, podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
@@ -421,6 +435,8 @@ export interface ImportedLease {
   readonly pool: string; readonly address: string; readonly containerId: string; readonly ifname: string; readonly network: string;
   readonly podNamespace: string; readonly podName: string; readonly podUid: string; readonly netns: string; readonly bootId: string;
   readonly createdAtUnixMs: number; readonly networkInstance: string;
+  /** 'COOLING' restores the lease cooling until reusableAtUnixMs; anything else, active. */
+  readonly state?: string; readonly reusableAtUnixMs?: number;
 }
 
 /** An exported lease checked against its pool, ready to insert. */
@@ -428,6 +444,8 @@ export interface PreparedLeaseImport {
   readonly record: NewLease;
   readonly pool: PoolState;
   readonly field: string;
+  /** Present for a lease exported while cooling down. */
+  readonly cooling?: { readonly reusableAtMs: number };
 }
 
 /** What one kind of import did inside the transaction. */

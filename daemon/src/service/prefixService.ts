@@ -120,9 +120,9 @@ export class PrefixService {
   }
 
   /** Checks exported prefix leases against the pools (no database access); throws on malformed ones. */
-  prepareImport(prefixes: readonly ImportedPrefix[]): PreparedPrefixImport[] {
+  prepareImport(prefixes: readonly ImportedPrefix[], firstIndex = 0): PreparedPrefixImport[] {
     return prefixes.map((entry, i) => {
-      const field = `prefixes[${i}]`;
+      const field = `prefixes[${firstIndex + i}]`;
       requireOwner(entry.owner, `${field}.owner`);
       const pool = this.byName.get(entry.pool);
       if (!pool) throw this.unknownPool(entry.pool, `${field}.pool: `);
@@ -135,7 +135,8 @@ export class PrefixService {
       if (pool.touchesReserved(prefixInterval(first, wanted.length, pool.config.family))) {
         throw new AddressOutsidePoolError(`${field}.prefix: ${entry.prefix} overlaps a reserved subnet of pool "${pool.name}"`, { pool: pool.name });
       }
-      return { field, pool, owner: entry.owner, first, prefixLength: wanted.length, createdAtMs: entry.createdAtUnixMs || this.now() };
+      const cooling = entry.state === 'COOLING' ? { reusableAtMs: Number(entry.reusableAtUnixMs ?? 0) } : undefined;
+      return { field, pool, owner: entry.owner, first, prefixLength: wanted.length, createdAtMs: entry.createdAtUnixMs || this.now(), ...(cooling ? { cooling } : {}) };
     });
   }
 
@@ -149,7 +150,7 @@ export class PrefixService {
       const interval = prefixInterval(entry.first, entry.prefixLength, pool.config.family);
       const text = formatCidr(entry.first, entry.prefixLength, pool.config.family);
       const holder = this.store.prefixes.overlapping(pool.network, interval.start, interval.end);
-      if (holder && holder.pool === pool.name && holder.owner === entry.owner && holder.first === entry.first && holder.prefixLength === entry.prefixLength && holder.state === 'active') {
+      if (holder && holder.pool === pool.name && holder.owner === entry.owner && holder.first === entry.first && holder.prefixLength === entry.prefixLength && holder.state === (entry.cooling ? 'cooling' : 'active')) {
         alreadyPresent++;
         continue;
       }
@@ -157,14 +158,20 @@ export class PrefixService {
         conflicts.push(`${field}: ${text} overlaps ${formatCidr(holder.first, holder.prefixLength, holder.family)} ${holder.state === 'cooling' ? 'cooling down after' : 'held by'} owner "${holder.owner}"`);
         continue;
       }
-      const other = this.store.prefixes.activeOf(pool.name, entry.owner);
+      // One active prefix per owner and pool; cooling ones may sit beside it.
+      const other = entry.cooling ? undefined : this.store.prefixes.activeOf(pool.name, entry.owner);
       if (other) {
         conflicts.push(`${field}: owner "${entry.owner}" already holds ${formatCidr(other.first, other.prefixLength, other.family)} in pool "${pool.name}"`);
         continue;
       }
-      this.store.prefixes.insert({ pool: pool.name, networkInstance: pool.network, family: pool.config.family, first: entry.first, prefixLength: entry.prefixLength, owner: entry.owner, createdAtMs: entry.createdAtMs });
+      const inserted = this.store.prefixes.insert({ pool: pool.name, networkInstance: pool.network, family: pool.config.family, first: entry.first, prefixLength: entry.prefixLength, owner: entry.owner, createdAtMs: entry.createdAtMs });
       pool.hold(interval);
       unit.onRollback(() => pool.unhold(interval));
+      if (entry.cooling) {
+        this.store.prefixes.cool(inserted.id, entry.cooling.reusableAtMs);
+        pool.coolingCount++;
+        unit.onRollback(() => { pool.coolingCount--; });
+      }
       imported++;
     }
     return { imported, alreadyPresent, conflicts };
@@ -338,6 +345,9 @@ export interface ImportedPrefix {
   readonly owner: string;
   readonly networkInstance: string;
   readonly createdAtUnixMs: number;
+  /** 'COOLING' restores the prefix cooling until reusableAtUnixMs; anything else, active. */
+  readonly state?: string;
+  readonly reusableAtUnixMs?: number;
 }
 
 export interface PreparedPrefixImport {
@@ -347,6 +357,7 @@ export interface PreparedPrefixImport {
   readonly first: bigint;
   readonly prefixLength: number;
   readonly createdAtMs: number;
+  readonly cooling?: { readonly reusableAtMs: number };
 }
 
 function describeWanted(wanted: { length: number; first?: bigint }, config: PrefixPoolConfig): string {
