@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Builds berth. `--js` stops after the JavaScript bundles (what `npm ci` and `npm start` need);
+// Builds berth. `--check-schema` refuses a stale cni-shim/src/ipamSchema.ts instead of rewriting it.
+// `--js` stops after the JavaScript bundles (what `npm ci` and `npm start` need);
 // without it the CNI shim is also turned into one executable file, dist/berth (Node SEA).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SCHEMA_FILE, writeIpamSchema } from './generateIpamSchema.mjs';
+import { ipamSchemaIsFresh, SCHEMA_FILE, writeIpamSchema } from './generateIpamSchema.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -43,7 +44,14 @@ for (const [entry, out] of nodeEntries) {
 // from the proto (regenerated here, so it cannot drift), so the executable needs nothing from disk.
 const shimEntry = join(root, 'cni-shim/src/main.ts');
 if (existsSync(shimEntry)) {
-  if (writeIpamSchema()) say(`${SCHEMA_FILE} regenerated from the proto`);
+  // npm test passes --check-schema: a stale committed schema fails there, before anything
+  // regenerates it (the build otherwise rewrites it, and the test of it could never fail).
+  if (args.has('--check-schema')) {
+    if (!ipamSchemaIsFresh()) {
+      process.stderr.write(`build: ${SCHEMA_FILE} is out of date with the proto: run node scripts/generateIpamSchema.mjs and commit it\n`);
+      process.exit(1);
+    }
+  } else if (writeIpamSchema()) say(`${SCHEMA_FILE} regenerated from the proto`);
   const shimBundle = {
     bundle: true,
     minify: true,

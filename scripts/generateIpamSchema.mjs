@@ -82,6 +82,15 @@ function fieldSchema(type, field, addMessage, enums) {
   return `{ ${head}, kind: '${field.type}'${repeated} }`;
 }
 
+/** Whether the committed schema file is what the proto generates. */
+export function ipamSchemaIsFresh(protoPath = join(root, PROTO_FILE)) {
+  try {
+    return readFileSync(join(root, SCHEMA_FILE), 'utf8') === ipamSchemaSource(protoPath);
+  } catch {
+    return false;
+  }
+}
+
 /** Writes the schema file when it differs; returns whether it changed. */
 export function writeIpamSchema() {
   const path = join(root, SCHEMA_FILE);
@@ -95,7 +104,7 @@ export function writeIpamSchema() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (process.argv.includes('--check')) {
-    const fresh = readFileSync(join(root, SCHEMA_FILE), 'utf8') === ipamSchemaSource();
+    const fresh = ipamSchemaIsFresh();
     process.stdout.write(fresh ? `${SCHEMA_FILE} is up to date with ${PROTO_FILE}\n` : `${SCHEMA_FILE} is out of date: run node scripts/generateIpamSchema.mjs\n`);
     process.exitCode = fresh ? 0 : 1;
   } else {

@@ -1,7 +1,10 @@
 // The generated schema against the proto it comes from, and the codec against protobufjs (the
 // daemon's side of the wire) for every message the shim sends or reads.
 import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { methodCodec } from './ipamCodec.ts';
@@ -41,6 +44,28 @@ function sampleField(field: FieldSchema, depth: number): unknown {
 describe('generated schema', () => {
   it('is up to date with the proto', () => {
     expect(() => execFileSync(process.execPath, [resolve(ROOT, 'scripts/generateIpamSchema.mjs'), '--check'], { stdio: 'pipe' })).not.toThrow();
+  });
+
+  // The build rewrites the schema, so the check above passes after any build: npm test therefore
+  // checks before building (build.mjs --check-schema), and that check must see a drifted proto.
+  it('is checked by npm test before the build can rewrite it, and the check sees a proto change', async () => {
+    const scripts = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    const steps = scripts.test!.split('&&').map((step) => step.trim());
+    const firstBuild = steps.findIndex((step) => step.startsWith('node scripts/build.mjs'));
+    expect(steps[firstBuild]).toBe('node scripts/build.mjs --check-schema');
+    expect(firstBuild).toBeLessThan(steps.findIndex((step) => step.startsWith('vitest')));
+    const generator = pathToFileURL(resolve(ROOT, 'scripts/generateIpamSchema.mjs')).href;
+    const { ipamSchemaIsFresh } = await import(generator) as { ipamSchemaIsFresh: (protoPath?: string) => boolean };
+    expect(ipamSchemaIsFresh()).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'berth-schema-backup-'));
+    try {
+      const drifted = join(dir, 'ipam.proto');
+      const text = readFileSync(resolve(ROOT, 'proto/berth/ipam/v1/ipam.proto'), 'utf8');
+      writeFileSync(drifted, text.replace('message ReleaseRequest {', 'message ReleaseRequest {\n  string added_later = 99;'));
+      expect(ipamSchemaIsFresh(drifted)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each(Object.keys(IPAM_SCHEMAS.messages))('names every field of %s', (type) => {
