@@ -1,7 +1,7 @@
 // berthctl: see and fix berth's state through the daemon's socket.
 // Exit codes: 0 ok · 1 the daemon refused (reason printed) · 2 usage · 3 daemon unreachable ·
 // 4 `status`: a pool cannot serve (exhausted).
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { GrpcStatus } from '../errors.ts';
 import { connectIpam, IpamCallError, type IpamClient } from '../grpc/ipamClient.ts';
 import { BackupFileError, readExportChunks, writeExport, writeFileAtomically, type TextSink } from './backupFile.ts';
@@ -61,13 +61,14 @@ program.command('leases')
   .option('--pool <name>', 'only this pool')
   .option('--container <id>', 'only this container id')
   .option('--network <name>', 'only this CNI network')
-  .option('--network-instance <name>', 'only pools of this network instance (VRF)')
+  .option('--address-space <name>', 'only pools of this address space (VRF)')
+  .addOption(new Option('--network-instance <name>', 'deprecated: --address-space').hideHelp())
   .option('--cooling', 'only leases cooling down after release (reclaim delay)')
   .option('--active', 'only active leases')
   .option('--json', 'machine-readable output')
-  .action(async (options: { pool?: string; container?: string; network?: string; networkInstance?: string; cooling?: boolean; active?: boolean; json?: boolean }) => {
+  .action(async (options: { pool?: string; container?: string; network?: string; addressSpace?: string; networkInstance?: string; cooling?: boolean; active?: boolean; json?: boolean }) => {
     const state = options.cooling ? 'COOLING' : options.active ? 'ACTIVE' : 'LEASE_STATE_UNSPECIFIED';
-    const filter = { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', networkInstance: options.networkInstance ?? '', state };
+    const filter = { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', addressSpace: options.addressSpace ?? options.networkInstance ?? '', state };
     // Page by page to stdout: a million leases are never held here at once.
     await withClient(async (client) => {
       const out = stdoutSink();
@@ -214,7 +215,7 @@ program.command('import <file>')
     const reply = await withClient(async (client) => {
       const stream = client.stream<{ imported: number; alreadyPresent: number; importedPrefixes: number; prefixesAlreadyPresent: number }>('ImportLeasesStream');
       try {
-        for await (const chunk of readExportChunks(file)) await stream.write(chunk);
+        for await (const chunk of readExportChunks(file)) await stream.write({ leases: chunk.leases.map(renamedFields), prefixes: chunk.prefixes.map(renamedFields) });
       } catch (error) {
         // A damaged file: cancelling the stream imports nothing of what was sent.
         stream.cancel();
@@ -226,6 +227,13 @@ program.command('import <file>')
     process.stdout.write(`imported ${reply.imported} lease(s), ${reply.alreadyPresent} already present; `
       + `${reply.importedPrefixes} prefix lease(s), ${reply.prefixesAlreadyPresent} already present\n`);
   });
+
+/** An entry of an export written before networkInstance was renamed addressSpace. */
+function renamedFields(entry: unknown): unknown {
+  if (typeof entry !== 'object' || entry === null || !('networkInstance' in entry)) return entry;
+  const { networkInstance, ...rest } = entry as { networkInstance: unknown };
+  return { addressSpace: networkInstance, ...rest };
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -1,26 +1,21 @@
 // gRPC handlers for berth.ipam.v1.Ipam: unpack the request, call the service, pack the reply.
 // Errors are translated once, in errorStatus.ts; timings and logs are taken in one wrapper.
-import type { handleClientStreamingCall, handleUnaryCall, Metadata, ServerReadableStream, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
-import type { ImportedLease, IpamService } from '../service/ipamService.ts';
-import type { ImportedPrefix, PrefixService } from '../service/prefixService.ts';
+import type { IpamService } from '../service/ipamService.ts';
+import type { PrefixService } from '../service/prefixService.ts';
 import type { LeasePage } from '../service/leasePages.ts';
-import type { ImportResult } from '../service/stateImport.ts';
+import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
 import type { LeaseFilter } from '../store/leaseRecord.ts';
-import { toGrpcStatus } from './errorStatus.ts';
+import { importStream, type BackupStream } from './importStreamHandler.ts';
+import { internalStatus, toGrpcStatus } from './errorStatus.ts';
 import {
   leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
   type AllocatePrefixRequest, type ListPrefixesRequest, type ReleasePrefixRequest, type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
 } from './messages.ts';
 import { requestIdOf, type RequestContext } from './requestContext.ts';
-
-/** What ImportLeasesStream needs of a streamed import (service/stateImport.ts StreamedImport). */
-export interface BackupStream {
-  add(chunk: { leases: readonly ImportedLease[]; prefixes: readonly ImportedPrefix[] }): void;
-  commit(log: Logger): Promise<ImportResult>;
-  discard(): void;
-}
+import { validateRequest } from './requestRules.ts';
 
 /** Told about every finished call (metrics). */
 export type RpcObserver = (method: string, code: string, seconds: number) => void;
@@ -30,7 +25,7 @@ export interface IpamHandlerDeps {
   readonly prefixService: PrefixService;
   /** Restores a backup of address and prefix leases, in one transaction. */
   readonly importBackup: (backup: { leases: readonly ImportedLease[]; prefixes: readonly ImportedPrefix[] }, log: Logger) => Promise<ImportResult>;
-  /** A backup arriving as a stream: checked and staged message by message, restored at the end. */
+  /** A backup arriving as a stream (ImportLeasesStream): checked and staged message by message, restored at the end. */
   readonly streamedImport: () => BackupStream;
   /** One page of ListLeases. */
   readonly leasePage: (filter: LeaseFilter, pageSize: number, pageToken: string) => LeasePage;
@@ -62,12 +57,12 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     })),
     ListLeases: unary<ListLeasesRequest>(deps, 'ListLeases', (request) => {
       const state = leaseStateOf(request.state);
-      const filter = { pool: request.pool, containerId: request.containerId, network: request.network, networkInstance: request.networkInstance };
+      const filter = { pool: request.pool, containerId: request.containerId, network: request.network, addressSpace: request.addressSpace };
       const page = deps.leasePage({ ...filter, ...(state === undefined ? {} : { state }) }, request.pageSize, request.pageToken);
       return { leases: page.leases.map(toLeaseMessage), nextPageToken: page.nextPageToken };
     }),
     ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({
-      pools: [...service.poolStates().map(toPoolUsageMessage), ...prefixService.pools().map(toPrefixPoolUsageMessage)],
+      pools: [...service.poolStates().map(toPoolUsageMessage), ...prefixService.prefixPools().map(toPrefixPoolUsageMessage)],
     })),
     GarbageCollect: unary<GarbageCollectRequest>(deps, 'GarbageCollect', async (request, context) => {
       const released = await service.garbageCollect(request, context.log);
@@ -97,106 +92,81 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
 
 const QUIET_METHODS = new Set(['ListLeases', 'ListPools', 'Status', 'ListPrefixes']);
 
-function importedBackupOf(request: ImportLeasesRequest): { leases: ImportedLease[]; prefixes: ImportedPrefix[] } {
-  return {
-    leases: request.leases,
-    prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs), reusableAtUnixMs: Number(entry.reusableAtUnixMs) })),
-  };
-}
-
-/** One call's log, timing and final answer, for unary and streaming handlers alike. */
-function callScope(deps: IpamHandlerDeps, method: string, metadata: Metadata, request: object) {
-  const started = process.hrtime.bigint();
-  const requestId = requestIdOf(metadata);
-  const fields = request as { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
-  const log = deps.log.child({ requestId, method, containerId: fields.containerId, ifname: fields.ifname, pools: fields.pools ?? fields.pool, owner: fields.owner });
-  const context: RequestContext = { requestId, log, audited: false };
-  let answered = false;
-  const finish = (code: string, error?: unknown) => {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    deps.observe?.(method, code, seconds);
-    const logged = { code, latencyMs: Math.round(seconds * 1e6) / 1e3 };
-    if (error) log.warn({ ...logged, event: 'request.rejected', err: error }, 'request failed');
-    else if (QUIET_METHODS.has(method) || context.audited) log.debug(logged, 'request done');
-    else log.info(logged, 'request done');
-  };
-  return {
-    context,
-    get answered() { return answered; },
-    succeed(callback: sendUnaryData<unknown>, reply: unknown) {
-      if (answered) return;
-      answered = true;
-      finish('OK');
-      callback(null, reply);
-    },
-    fail(callback: sendUnaryData<unknown>, error: unknown) {
-      if (answered) return;
-      answered = true;
-      const { reason, error: status } = toGrpcStatus(error, requestId);
-      finish(reason, error);
-      callback(status);
-    },
-  };
-}
-
 function unary<Req extends object>(
   deps: IpamHandlerDeps,
   method: string,
   handle: (request: Req, context: RequestContext) => unknown,
 ): handleUnaryCall<Req, unknown> {
   return (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => {
-    const scope = callScope(deps, method, call.metadata, call.request);
+    // Total: every path ends in exactly one answer, and nothing thrown here (a log serializer, a
+    // status that cannot be encoded, the callback itself) may escape into grpc-js and end berthd.
+    const started = process.hrtime.bigint();
+    let requestId = 'unknown';
+    let log = deps.log;
+    let answered = false;
+    const answer = (error: Partial<ServiceError> | null, reply?: unknown) => {
+      if (answered) return;
+      answered = true;
+      try {
+        callback(error, reply);
+      } catch (failure) {
+        log.error({ event: 'request.answer_failed', err: failure }, 'could not send the answer');
+        try { callback(internalStatus(requestId)); } catch { /* the call is gone */ }
+      }
+    };
+    const finish = (code: string, error?: unknown) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        deps.observe?.(method, code, seconds);
+        const fields = { code, latencyMs: Math.round(seconds * 1e6) / 1e3 };
+        if (code === 'INTERNAL') log.error({ ...fields, event: 'request.internal_error', err: error }, 'internal error');
+        else if (error) log.warn({ ...fields, event: 'request.rejected', err: error }, 'request failed');
+        else if (QUIET_METHODS.has(method) || context.audited) log.debug(fields, 'request done');
+        else log.info(fields, 'request done');
+      } catch { /* logging must not cost the answer */ }
+    };
+    const fail = (error: unknown) => {
+      try {
+        const { reason, error: status } = toGrpcStatus(error, requestId);
+        finish(reason, error);
+        answer(status);
+      } catch (failure) {
+        finish('INTERNAL', failure);
+        answer(internalStatus(requestId));
+      }
+    };
+    let context: RequestContext = { requestId, log, audited: false };
+    try {
+      requestId = requestIdOf(call.metadata);
+      const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
+      log = deps.log.child({ requestId, method, containerId: logged(request.containerId), ifname: logged(request.ifname), pools: logged(request.pools ?? request.pool), owner: logged(request.owner) });
+      context = { requestId, log, audited: false };
+    } catch (error) {
+      fail(error);
+      return;
+    }
     if (!deps.accepting()) {
-      scope.fail(callback, new ShuttingDownError('berthd is shutting down; retry against the restarted daemon'));
+      fail(new ShuttingDownError('berthd is shutting down; retry against the restarted daemon'));
       return;
     }
     Promise.resolve()
-      .then(() => handle(call.request, scope.context))
-      .then((reply) => scope.succeed(callback, reply), (error: unknown) => scope.fail(callback, error));
+      .then(() => { validateRequest(method, call.request); return handle(call.request, context); })
+      .then((reply) => { finish('OK'); answer(null, reply); }, fail)
+      .catch(fail);
   };
 }
 
-/**
- * ImportLeasesStream: every message is checked and staged as it arrives; the first bad one ends
- * the call with its error (nothing imported). When the client closes its side, the whole stream
- * is restored in one transaction.
- */
-function importStream(deps: IpamHandlerDeps): handleClientStreamingCall<ImportLeasesRequest, unknown> {
-  return (call: ServerReadableStream<ImportLeasesRequest, unknown>, callback: sendUnaryData<unknown>) => {
-    const scope = callScope(deps, 'ImportLeasesStream', call.metadata, {});
-    if (!deps.accepting()) {
-      scope.fail(callback, new ShuttingDownError('berthd is shutting down; retry against the restarted daemon'));
-      return;
-    }
-    let backup: BackupStream;
-    try {
-      backup = deps.streamedImport();
-    } catch (error) {
-      scope.fail(callback, error);
-      return;
-    }
-    const abandon = (error?: unknown) => {
-      backup.discard();
-      if (error !== undefined) scope.fail(callback, error);
-      call.removeAllListeners('data');
-    };
-    call.on('data', (request: ImportLeasesRequest) => {
-      if (scope.answered) return;
-      try {
-        backup.add(importedBackupOf(request));
-      } catch (error) {
-        abandon(error);
-      }
-    });
-    call.on('end', () => {
-      if (scope.answered) return;
-      backup.commit(scope.context.log).then((reply) => {
-        scope.context.audited = true;
-        scope.succeed(callback, reply);
-      }, (error: unknown) => scope.fail(callback, error));
-    });
-    // The client went away mid-stream: nothing of it is kept.
-    call.on('error', () => abandon());
-    call.on('cancelled', () => abandon());
+/** An ImportLeasesRequest as the import takes it (numbers as numbers, cooling state kept). */
+export function importedBackupOf(request: ImportLeasesRequest): { leases: ImportedLease[]; prefixes: ImportedPrefix[] } {
+  return {
+    leases: request.leases,
+    prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs), reusableAtUnixMs: Number(entry.reusableAtUnixMs) })),
   };
+}
+
+/** A caller's value as the log carries it: bounded, so one huge field cannot flood the log. */
+function logged(value: string | string[] | undefined): string | string[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.length > 8 ? [...value.slice(0, 8).map((v) => String(logged(v))), `... ${value.length - 8} more`] : value.map((v) => String(logged(v)));
+  return value.length > 128 ? `${value.slice(0, 128)}... (${value.length} characters)` : value;
 }

@@ -5,7 +5,7 @@
 import { InvalidArgumentError } from '../errors.ts';
 import type { LeaseFilter, LeaseRecord } from '../store/leaseRecord.ts';
 import type { LeasePageKey, LeaseStore } from '../store/leaseStore.ts';
-import type { PoolRegistry } from './poolRegistry.ts';
+import type { PoolCatalogue } from './poolCatalogue.ts';
 
 /** Most leases in one reply: ~2.5 MB, under grpcurl's default 4 MB receive limit. */
 export const MAX_LEASE_PAGE_SIZE = 10_000;
@@ -17,12 +17,12 @@ export interface LeasePage {
 }
 
 export function listLeasePage(
-  deps: { readonly store: LeaseStore; readonly pools: PoolRegistry },
+  deps: { readonly store: LeaseStore; readonly pools: PoolCatalogue },
   filter: LeaseFilter,
   pageSize: number,
   pageToken: string,
 ): LeasePage {
-  if (filter.pool) deps.pools.resolve([filter.pool]);
+  if (filter.pool) deps.pools.resolve('address', filter.pool);
   const limit = pageSize <= 0 || pageSize > MAX_LEASE_PAGE_SIZE ? MAX_LEASE_PAGE_SIZE : pageSize;
   const after = pageToken === '' ? undefined : decodePageToken(pageToken);
   const page = deps.store.leasePage(filter, after, limit);
