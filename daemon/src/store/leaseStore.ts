@@ -334,6 +334,11 @@ export class LeaseStore {
     this.statements.setCursor.run(pool, addressKey(address));
   }
 
+  /** Writes a consistent copy of the open database to a new file (VACUUM INTO). */
+  saveCopy(path: string): void {
+    this.db.prepare('VACUUM INTO ?').run(path);
+  }
+
   /** A place for a streamed backup to wait until it is restored in one transaction. */
   openImportStaging(): ImportStaging {
     return new ImportStaging(this.db, ++this.stagingCount);
