@@ -81,8 +81,9 @@ class ImportOutcome {
   private conflicts = 0;
 
   apply(prepared: readonly PreparedEntry[], unit: UnitOfWork): void {
-    // One undo per call, not one closure per entry: a streamed import applies a million.
-    const added: PreparedEntry[] = [];
+    // One undo per call, not one closure per entry, and only what the undo needs (pool, span):
+    // the prepared entries (records, closures) of a million-lease stream would not fit in memory.
+    const added: { readonly pool: ServedPool; readonly span: AddressInterval; readonly cooling: boolean }[] = [];
     unit.onRollback(() => {
       for (const entry of added) {
         entry.pool.unhold(entry.span);
@@ -99,7 +100,7 @@ class ImportOutcome {
         entry.insert();
         entry.pool.hold(entry.span);
         if (entry.cooling) entry.pool.coolingCount++;
-        added.push(entry);
+        added.push({ pool: entry.pool, span: entry.span, cooling: entry.cooling });
         this.counts[entry.kind].imported++;
       }
     }
