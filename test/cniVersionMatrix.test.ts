@@ -206,7 +206,8 @@ describe('CNI version matrix through dist/berth', () => {
     const status = await runShim({ command: 'STATUS', env: GC_ENV }, conf('1.1.0', 'down', { socket, timeoutSeconds: 20 }));
     expect(status.json, output(status)).toMatchObject({ cniVersion: '1.1.0', code: 50 });
     expect(String(status.json?.msg)).toContain(socket);
-    expect(status.ms).toBeLessThan(5000);
+    // Answered now, not after retrying for its 20 s: half the budget is the line on a busy machine.
+    expect(status.ms).toBeLessThan(10_000);
     const add = await runShim({ command: 'ADD', containerId: 'down-1' }, conf('1.1.0', 'down', { socket, timeoutSeconds: 1 }));
     expect(add.json, output(add)).toMatchObject({ code: 11 });
     expect(String(add.json?.msg)).toContain(socket);

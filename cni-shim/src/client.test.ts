@@ -110,7 +110,8 @@ describe('IpamClient', () => {
     await serve({ Check: () => undefined });
     const started = Date.now();
     const error = await callError(new IpamClient({ socketPath, timeoutMs: 500 }).call('Check', { containerId: 'c1', ifname: 'eth0', pools: [], expectedAddresses: [] }));
-    expect(Date.now() - started).toBeLessThan(1500);
+    // Bounded by its deadline, not hanging: a wide multiple, as the machine may be busy.
+    expect(Date.now() - started).toBeLessThan(10 * 500);
     expect(error.code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
     expect(cniErrorOf(error)).toMatchObject({ code: 11 });
     expect(cniErrorOf(error).message).toContain(socketPath);
@@ -119,7 +120,7 @@ describe('IpamClient', () => {
   it('gives up at the deadline when nothing listens, naming the last failure', async () => {
     const started = Date.now();
     const error = await callError(new IpamClient({ socketPath, timeoutMs: 700 }).call('Status', { pools: [] }));
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(Date.now() - started).toBeLessThan(10 * 700);
     expect(error.attempts).toBeGreaterThan(2);
     expect(error.detail).toContain('ENOENT');
   });

@@ -13,9 +13,11 @@ import { IpamService } from './service/ipamService.ts';
 import { PoolCatalogue } from './service/poolCatalogue.ts';
 import { applyReload, planReload } from './service/poolReload.ts';
 import { PrefixService } from './service/prefixService.ts';
+import { listLeasePage } from './service/leasePages.ts';
 import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
-import { importState } from './service/stateImport.ts';
+import { importState, StreamedImport } from './service/stateImport.ts';
 import { CommitQueue } from './store/commitQueue.ts';
+import { DatabaseFileCheck } from './store/databaseFileCheck.ts';
 import { LeaseStore } from './store/leaseStore.ts';
 
 export interface AppOptions {
@@ -57,6 +59,9 @@ export class BerthApp {
   private configWatcher: { close(): void } | undefined;
   private cleaner: StaleLeaseCleaner | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
+  private fileCheckTimer: NodeJS.Timeout | undefined;
+  /** Why the database file is no longer the open one; empty while it is. */
+  storeFileProblem = '';
   /** Why the last reload was refused; empty when the served pools are the source's. */
   configError = '';
   /** Deprecation warnings already logged: each once, not at every reload. */
@@ -89,6 +94,7 @@ export class BerthApp {
       });
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
+      app.watchDatabaseFile(new DatabaseFileCheck(options.dbPath));
       app.reclaimTimer = setInterval(() => {
         reclaimCooled(deps, log)
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
@@ -97,7 +103,10 @@ export class BerthApp {
       app.configWatcher = options.poolSource.watch((reason) => void app.reloadConfig(reason));
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
-        importBackup: (backup, requestLog) => importState(deps, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
+        importBackup: (backup, requestLog) => importState(deps, backup, requestLog),
+        streamedImport: () => new StreamedImport(deps),
+        leasePage: (filter, pageSize, pageToken) => listLeasePage({ store, pools }, filter, pageSize, pageToken),
+        accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
       if (options.metricsAddress) {
@@ -170,8 +179,36 @@ export class BerthApp {
   }
 
   /** What keeps the daemon from serving; empty when ready. */
+  /**
+   * Checks every second that --db is still the open file. Once it is not, writes are refused
+   * (an acknowledged lease must survive a restart, and a write into a deleted or replaced file
+   * would not), reads go on, and the log, /readyz and berth_store_file_lost say why.
+   */
+  private watchDatabaseFile(check: DatabaseFileCheck): void {
+    this.fileCheckTimer = setInterval(() => {
+      if (this.storeFileProblem !== '') return;
+      const problem = check.problem();
+      if (problem === undefined) return;
+      // The open file still holds every acknowledged lease: copy it out before anyone restarts us.
+      const rescue = `${this.options.dbPath}.rescued-${Date.now()}`;
+      let rescued = '';
+      try {
+        this.store.saveCopy(rescue);
+        rescued = `; every lease acknowledged so far is saved in ${rescue}`;
+      } catch (error) {
+        rescued = `; saving the open database to ${rescue} failed (${error instanceof Error ? error.message : String(error)}), so do not restart berthd before copying /proc/${process.pid}/fd's open lease database out`;
+      }
+      this.storeFileProblem = `${problem}${rescued}`;
+      this.commitQueue.refuseWrites(problem);
+      this.metrics.storeFileLost.set(1);
+      this.options.logger.error({ event: 'store.file_lost', db: this.options.dbPath, rescue: rescued === '' ? undefined : rescue },
+        `${this.storeFileProblem}: refusing every change from now on. Put the rescued (or the right) file at --db and restart berthd`);
+    }, DATABASE_FILE_CHECK_MS).unref();
+  }
+
   notReady(): string[] {
     const problems: string[] = [];
+    if (this.storeFileProblem !== '') problems.push(this.storeFileProblem);
     if (!this.store.isOpen) problems.push('lease database closed');
     if (!this.grpc || !this.accepting) problems.push('gRPC socket not serving');
     if (this.pools.all().length === 0) problems.push('no pools configured');
@@ -184,6 +221,7 @@ export class BerthApp {
       this.accepting = false;
       this.configWatcher?.close();
       clearInterval(this.reclaimTimer);
+      clearInterval(this.fileCheckTimer);
       await this.cleaner?.stop();
       await this.grpc?.stop(graceMs);
       await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
@@ -196,6 +234,7 @@ export class BerthApp {
 }
 
 const RECLAIM_INTERVAL_MS = 1000;
+const DATABASE_FILE_CHECK_MS = 1000;
 
 /** Identifies this boot, so leases from before a reboot can be told apart. */
 export function readBootId(): string {

@@ -142,8 +142,9 @@ export class PrefixInUseError extends BerthError {
 /** An import (berthctl import) refused as a whole: every conflict is named. */
 export class ImportConflictsError extends BerthError {
   readonly reason = 'ADDRESS_IN_USE' as const;
-  constructor(conflicts: readonly string[]) {
-    super(`import refused, nothing was imported: ${conflicts.length} conflict(s): ${conflicts.slice(0, 20).join('; ')}${conflicts.length > 20 ? '; ...' : ''}`);
+  /** `total`: how many there were, when only the first few were kept (a streamed import). */
+  constructor(conflicts: readonly string[], total = conflicts.length) {
+    super(`import refused, nothing was imported: ${total} conflict(s): ${conflicts.slice(0, 20).join('; ')}${total > 20 ? '; ...' : ''}`);
   }
 }
 

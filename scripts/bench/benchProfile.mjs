@@ -6,20 +6,23 @@ const PROFILES = {
     shimRounds: 2, shimScaleRounds: 1, shimLeases: [0, 60, 200], rssRuns: 1,
     concurrency: [1, 16, 64], throughputRounds: 1, throughputRoundMs: 150, throughputWarmupMs: 50,
     scaleLeases: [0, 1000, 5000], startRepeats: 1, latencyRounds: 1, latencyPairs: 20, latencyWarmupMs: 50,
+    backupLeases: 20_000,
   },
   default: {
     shimRounds: 30, shimScaleRounds: 25, shimLeases: [0, 500, 6000, 20_000], rssRuns: 5,
     concurrency: [1, 16, 64], throughputRounds: 5, throughputRoundMs: 2000, throughputWarmupMs: 1000,
     scaleLeases: [0, 100_000, 1_000_000], startRepeats: 3, latencyRounds: 5, latencyPairs: 100, latencyWarmupMs: 500,
+    backupLeases: 1_000_000,
   },
   full: {
     shimRounds: 60, shimScaleRounds: 50, shimLeases: [0, 500, 6000, 20_000], rssRuns: 9,
     concurrency: [1, 16, 64], throughputRounds: 9, throughputRoundMs: 3000, throughputWarmupMs: 1000,
     scaleLeases: [0, 100_000, 1_000_000], startRepeats: 5, latencyRounds: 9, latencyPairs: 200, latencyWarmupMs: 500,
+    backupLeases: 1_000_000,
   },
 };
 
-export const SECTIONS = ['shim', 'throughput', 'scale'];
+export const SECTIONS = ['shim', 'throughput', 'scale', 'backup'];
 
 const USAGE = `usage: node scripts/bench/run.mjs [--quick | --full] [--out <dir>] [--sections ${SECTIONS.join(',')}] [--cpu-prof]
   --quick      tiny sizes, one round: checks that every path runs (used by the test suite)

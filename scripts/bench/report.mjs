@@ -37,6 +37,7 @@ export function renderMarkdown(results) {
   if (shim) out.push(...renderShim(shim));
   if (throughput) out.push(...renderThroughput(throughput));
   if (scale) out.push(...renderScale(scale));
+  if (results.sections.backup) out.push(...renderBackup(results.sections.backup));
   out.push(...renderMemory(results.sections));
   if (results.cpuProfiles && Object.keys(results.cpuProfiles).length > 0) out.push(...renderProfiles(results.cpuProfiles));
   out.push(...renderMethod());
@@ -104,6 +105,15 @@ function renderScale(scale) {
       ])), '');
   }
   return out;
+}
+
+function renderBackup(backup) {
+  return ['## Backup and restore at scale', '',
+    `\`berthctl export --output\` of a berthd holding ${formatCount(backup.leases)} leases (ListLeases pages to a ${backup.fileMb} MB file), then \`berthctl import\` of that file into a berthd holding none (ImportLeasesStream, restored in one transaction). Times are whole berthctl processes; RSS is the serving berthd's peak (VmHWM, start-up included). One run each.`, '',
+    table(['Step', 'Time', 'berthd peak RSS'], [
+      ['export', `${fixed(backup.export.ms / 1000)} s`, `${fixed(backup.export.berthdPeakRssMb)} MB`],
+      ['import', `${fixed(backup.import.ms / 1000)} s`, `${fixed(backup.import.berthdPeakRssMb)} MB`],
+    ]), ''];
 }
 
 function renderMemory({ shim, scale }) {

@@ -15,6 +15,7 @@ import { DIST, REPO_ROOT, SHIM } from './paths.mjs';
 import { renderMarkdown } from './report.mjs';
 import { benchScale } from './scaleLatency.mjs';
 import { benchShimRoundTrip } from './shimRoundTrip.mjs';
+import { benchBackup } from './backupScale.mjs';
 
 async function main() {
   const options = parseBenchArgs(process.argv.slice(2));
@@ -40,6 +41,7 @@ async function main() {
     if (options.sections.includes('shim')) results.sections.shim = await benchShimRoundTrip(context);
     if (options.sections.includes('throughput')) results.sections.throughput = await benchDaemonThroughput(context);
     if (options.sections.includes('scale')) results.sections.scale = await benchScale(context);
+    if (options.sections.includes('backup')) results.sections.backup = await benchBackup(context);
     if (options.cpuProf) {
       rmSync(profileDir, { recursive: true, force: true });
       results.cpuProfiles = await profileDaemon({ ...context, profileDir });

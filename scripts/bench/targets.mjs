@@ -7,7 +7,7 @@ const EXECUTABLE_LIMIT_MB = 114.4;
 const ms = (value) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 
 export function evaluateTargets(results) {
-  const { shim, throughput, scale } = results.sections;
+  const { shim, throughput, scale, backup } = results.sections;
   const targets = [];
   const add = (target, measured, limit, compare, figure, unit = '×') => {
     const value = measured ?? null;
@@ -53,8 +53,17 @@ export function evaluateTargets(results) {
     const rss = Math.max(largest.rssAtStartMb.median, largest.rssAfterLoadMb);
     add(`berthd RSS with ${n} leases < 200 MB, ${family.family}`, rss, 200, below, `larger of at start and after the latency rounds`, ' MB');
   }
+  if (backup) {
+    const n = formatCount(backup.leases);
+    add(`berthctl export of ${n} leases < 60 s`, backup.export.ms / 1000, 60, below, `${fixedSeconds(backup.export.ms)} for a ${backup.fileMb} MB file`, ' s');
+    add(`berthd RSS during export of ${n} leases < 300 MB`, backup.export.berthdPeakRssMb, 300, below, 'peak (VmHWM), start-up included', ' MB');
+    add(`berthctl import of ${n} leases < 60 s`, backup.import.ms / 1000, 60, below, `${fixedSeconds(backup.import.ms)}, one transaction`, ' s');
+    add(`berthd RSS during import of ${n} leases < 300 MB`, backup.import.berthdPeakRssMb, 300, below, 'peak (VmHWM), start-up included', ' MB');
+  }
   return targets;
 }
+
+const fixedSeconds = (value) => `${(value / 1000).toFixed(1)} s`;
 
 const atMost = { symbol: '≤', holds: (value, limit) => value <= limit };
 const atLeast = { symbol: '≥', holds: (value, limit) => value >= limit };

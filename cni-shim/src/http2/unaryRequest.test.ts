@@ -122,7 +122,8 @@ describe('http2Request against grpc-js', () => {
     await serveGrpc({ Hang: () => new Promise<Buffer>(() => undefined) });
     const started = Date.now();
     expect(await http2Request(request('/test.Raw/Hang', Buffer.alloc(0), 300))).toMatchObject({ kind: 'timeout' });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Ended by its 300 ms deadline, not hanging; a wide multiple, as the machine may be busy.
+    expect(Date.now() - started).toBeLessThan(10 * 300);
   });
 });
 

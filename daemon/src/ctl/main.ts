@@ -2,13 +2,14 @@
 // Exit codes: 0 ok · 1 the daemon refused (reason printed) · 2 usage · 3 daemon unreachable ·
 // 4 `status`: a pool cannot serve (exhausted).
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { GrpcStatus } from '../errors.ts';
 import { connectIpam, IpamCallError, type IpamClient } from '../grpc/ipamClient.ts';
-import { renderLeases, renderPools, renderPrefixes, type LeaseRow, type PoolRow, type PrefixRow } from './render.ts';
+import { BackupFileError, readExportChunks, writeExport, writeFileAtomically, type TextSink } from './backupFile.ts';
+import { LeaseTableStream, renderLeases, renderPools, renderPrefixes, type LeaseRow, type PoolRow, type PrefixRow } from './render.ts';
 
 const DEFAULT_SOCKET = '/run/berth/berthd.sock';
-const EXPORT_FORMAT = 'berth-leases/v1';
+/** Leases per ListLeases page when listing or exporting. */
+const LEASE_PAGE_SIZE = 5000;
 
 export const ExitCode = { OK: 0, REFUSED: 1, USAGE: 2, UNREACHABLE: 3, NOT_SERVING: 4 } as const;
 
@@ -67,10 +68,45 @@ program.command('leases')
   .option('--json', 'machine-readable output')
   .action(async (options: { pool?: string; container?: string; network?: string; addressSpace?: string; networkInstance?: string; cooling?: boolean; active?: boolean; json?: boolean }) => {
     const state = options.cooling ? 'COOLING' : options.active ? 'ACTIVE' : 'LEASE_STATE_UNSPECIFIED';
-    const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases',
-      { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', addressSpace: options.addressSpace ?? options.networkInstance ?? '', state }, timeoutMs()));
-    print(reply.leases, Boolean(options.json), () => renderLeases(reply.leases));
+    const filter = { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', addressSpace: options.addressSpace ?? options.networkInstance ?? '', state };
+    // Page by page to stdout: a million leases are never held here at once.
+    await withClient(async (client) => {
+      const out = stdoutSink();
+      const human = new LeaseTableStream();
+      let count = 0;
+      for await (const page of leasePages(client, filter)) {
+        if (options.json) await out.write(page.map((lease) => `${count++ === 0 ? '[\n' : ',\n'}${indent(JSON.stringify(lease, null, 2))}`).join(''));
+        else await out.write(human.rows(page));
+      }
+      if (options.json) await out.write(count === 0 ? '[]\n' : '\n]\n');
+      else await out.write(human.end());
+    });
   });
+
+/** Every lease matching the filter, a page at a time (ListLeases keyset paging). */
+async function* leasePages(client: IpamClient, filter: object): AsyncGenerator<LeaseRow[]> {
+  let pageToken = '';
+  do {
+    const reply = await client.call<{ leases: LeaseRow[]; nextPageToken: string }>('ListLeases', { ...filter, pageSize: LEASE_PAGE_SIZE, pageToken }, timeoutMs());
+    yield reply.leases;
+    pageToken = reply.nextPageToken;
+  } while (pageToken !== '');
+}
+
+function stdoutSink(): TextSink {
+  return {
+    write: (text) => new Promise<void>((resolve, reject) => {
+      if (text === '') resolve();
+      else if (process.stdout.write(text)) resolve();
+      else {
+        process.stdout.once('drain', resolve);
+        process.stdout.once('error', reject);
+      }
+    }),
+  };
+}
+
+const indent = (text: string) => text.replace(/^/gm, '  ');
 
 program.command('prefixes')
   .description('list prefix leases (whole subnets held by owners, from prefix pools)')
@@ -161,39 +197,33 @@ program.command('status')
   });
 
 program.command('export')
-  .description('write every active lease and prefix lease as JSON (a backup, or to move a node)')
+  .description('write every lease (active and cooling) and prefix lease as JSON (a backup, or to move a node)')
   .option('--output <file>', 'write here (atomically) instead of stdout')
   .action(async (options: { output?: string }) => {
-    const { leases, prefixes } = await withClient(async (client) => ({
-      leases: (await client.call<{ leases: LeaseRow[] }>('ListLeases', { state: 'ACTIVE' }, timeoutMs())).leases,
-      prefixes: (await client.call<{ prefixes: PrefixRow[] }>('ListPrefixes', {}, timeoutMs())).prefixes.filter((p) => p.state === 'ACTIVE'),
-    }));
-    const text = `${JSON.stringify({ format: EXPORT_FORMAT, exportedAtUnixMs: Date.now(), leases, prefixes }, null, 2)}\n`;
-    if (!options.output) {
-      process.stdout.write(text);
-      return;
-    }
-    const tmp = `${options.output}.tmp-${process.pid}`;
-    writeFileSync(tmp, text, { mode: 0o600 });
-    renameSync(tmp, options.output);
-    process.stderr.write(`exported ${leases.length} lease(s) and ${prefixes.length} prefix lease(s) to ${options.output}\n`);
+    const counts = await withClient(async (client) => {
+      // Prefixes after the leases: few (one per owner and pool), read once the leases are written.
+      const listPrefixes = async () => (await client.call<{ prefixes: PrefixRow[] }>('ListPrefixes', {}, timeoutMs())).prefixes;
+      const write = async (sink: TextSink) => writeExport(sink, leasePages(client, { state: 'LEASE_STATE_UNSPECIFIED' }), listPrefixes);
+      return options.output ? writeFileAtomically(options.output, write) : write(stdoutSink());
+    });
+    if (options.output) process.stderr.write(`exported ${counts.leases} lease(s) and ${counts.prefixes} prefix lease(s) to ${options.output}\n`);
   });
 
 program.command('import <file>')
   .description('restore leases and prefix leases from an export, all or none; conflicts refuse the whole import')
   .action(async (file: string) => {
-    let parsed: { format?: unknown; leases?: unknown; prefixes?: unknown };
-    try {
-      parsed = JSON.parse(readFileSync(file, 'utf8')) as typeof parsed;
-    } catch (error) {
-      throw new ExitWith(ExitCode.USAGE, `import: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    // Exports written before prefix pools existed have no "prefixes".
-    if (parsed.format !== EXPORT_FORMAT || !Array.isArray(parsed.leases) || (parsed.prefixes !== undefined && !Array.isArray(parsed.prefixes))) {
-      throw new ExitWith(ExitCode.USAGE, `import: ${file} is not a berthctl export (format "${EXPORT_FORMAT}")`);
-    }
-    const reply = await withClient((client) => client.call<{ imported: number; alreadyPresent: number; importedPrefixes: number; prefixesAlreadyPresent: number }>(
-      'ImportLeases', { leases: (parsed.leases as unknown[]).map(renamedFields), prefixes: ((parsed.prefixes ?? []) as unknown[]).map(renamedFields) }, timeoutMs()));
+    const reply = await withClient(async (client) => {
+      const stream = client.stream<{ imported: number; alreadyPresent: number; importedPrefixes: number; prefixesAlreadyPresent: number }>('ImportLeasesStream');
+      try {
+        for await (const chunk of readExportChunks(file)) await stream.write({ leases: chunk.leases.map(renamedFields), prefixes: chunk.prefixes.map(renamedFields) });
+      } catch (error) {
+        // A damaged file: cancelling the stream imports nothing of what was sent.
+        stream.cancel();
+        if (error instanceof BackupFileError) throw new ExitWith(ExitCode.USAGE, `import: ${error.message}`);
+        throw error;
+      }
+      return stream.end();
+    });
     process.stdout.write(`imported ${reply.imported} lease(s), ${reply.alreadyPresent} already present; `
       + `${reply.importedPrefixes} prefix lease(s), ${reply.prefixesAlreadyPresent} already present\n`);
   });

@@ -42,13 +42,42 @@ export function renderPools(pools: readonly PoolRow[]): string {
   }));
 }
 
-export function renderLeases(leases: readonly LeaseRow[]): string {
-  if (leases.length === 0) return 'no leases\n';
-  return table(['POOL', 'ADDRESS', 'STATE', 'CONTAINER', 'IFNAME', 'NETWORK', 'POD', 'SINCE'], leases.map((lease) => [
+const LEASE_HEADERS = ['POOL', 'ADDRESS', 'STATE', 'CONTAINER', 'IFNAME', 'NETWORK', 'POD', 'SINCE'];
+
+function leaseCells(lease: LeaseRow): string[] {
+  return [
     lease.pool, lease.address, lease.state === 'COOLING' ? `cooling until ${new Date(lease.reusableAtUnixMs).toISOString()}` : 'active',
     lease.containerId.slice(0, 16), lease.ifname, lease.network,
     lease.podName ? `${lease.podNamespace}/${lease.podName}` : '-', new Date(lease.createdAtUnixMs).toISOString(),
-  ]));
+  ];
+}
+
+export function renderLeases(leases: readonly LeaseRow[]): string {
+  if (leases.length === 0) return 'no leases\n';
+  return table(LEASE_HEADERS, leases.map(leaseCells));
+}
+
+/**
+ * The lease table a page at a time (berthctl leases streams). Columns are as wide as the widest
+ * cell seen so far, so a listing of one page is exactly renderLeases; later pages may widen a
+ * column, never narrow it.
+ */
+export class LeaseTableStream {
+  private widths: number[] | undefined;
+
+  rows(leases: readonly LeaseRow[]): string {
+    if (leases.length === 0) return '';
+    const cells = leases.map(leaseCells);
+    const first = this.widths === undefined;
+    this.widths = LEASE_HEADERS.map((header, i) => Math.max(this.widths?.[i] ?? header.length, ...cells.map((row) => (row[i] ?? '').length)));
+    const line = (row: readonly string[]) => row.map((cell, i) => cell.padEnd(this.widths?.[i] ?? 0)).join('  ').trimEnd();
+    return [...(first ? [line(LEASE_HEADERS)] : []), ...cells.map(line)].join('\n') + '\n';
+  }
+
+  /** What to print after the last page: "no leases" when there were none. */
+  end(): string {
+    return this.widths === undefined ? 'no leases\n' : '';
+  }
 }
 
 export function renderPrefixes(prefixes: readonly PrefixRow[]): string {

@@ -5,7 +5,10 @@ import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
 import type { IpamService } from '../service/ipamService.ts';
 import type { PrefixService } from '../service/prefixService.ts';
+import type { LeasePage } from '../service/leasePages.ts';
 import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
+import type { LeaseFilter } from '../store/leaseRecord.ts';
+import { importStream, type BackupStream } from './importStreamHandler.ts';
 import { internalStatus, toGrpcStatus } from './errorStatus.ts';
 import {
   leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
@@ -22,6 +25,10 @@ export interface IpamHandlerDeps {
   readonly prefixService: PrefixService;
   /** Restores a backup of address and prefix leases, in one transaction. */
   readonly importBackup: (backup: { leases: readonly ImportedLease[]; prefixes: readonly ImportedPrefix[] }, log: Logger) => Promise<ImportResult>;
+  /** A backup arriving as a stream (ImportLeasesStream): checked and staged message by message, restored at the end. */
+  readonly streamedImport: () => BackupStream;
+  /** One page of ListLeases. */
+  readonly leasePage: (filter: LeaseFilter, pageSize: number, pageToken: string) => LeasePage;
   readonly log: Logger;
   readonly observe?: RpcObserver;
   /** Why the last config reload was refused, or empty. */
@@ -51,7 +58,8 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     ListLeases: unary<ListLeasesRequest>(deps, 'ListLeases', (request) => {
       const state = leaseStateOf(request.state);
       const filter = { pool: request.pool, containerId: request.containerId, network: request.network, addressSpace: request.addressSpace };
-      return { leases: service.listLeases({ ...filter, ...(state === undefined ? {} : { state }) }).map(toLeaseMessage) };
+      const page = deps.leasePage({ ...filter, ...(state === undefined ? {} : { state }) }, request.pageSize, request.pageToken);
+      return { leases: page.leases.map(toLeaseMessage), nextPageToken: page.nextPageToken };
     }),
     ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({
       pools: [...service.poolStates().map(toPoolUsageMessage), ...prefixService.prefixPools().map(toPrefixPoolUsageMessage)],
@@ -60,11 +68,8 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
       const released = await service.garbageCollect(request, context.log);
       return { released: released.map(toLeaseMessage) };
     }),
-    ImportLeases: unary<ImportLeasesRequest>(deps, 'ImportLeases', (request, context) =>
-      deps.importBackup({
-        leases: request.leases,
-        prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs) })),
-      }, context.log)),
+    ImportLeases: unary<ImportLeasesRequest>(deps, 'ImportLeases', (request, context) => deps.importBackup(importedBackupOf(request), context.log)),
+    ImportLeasesStream: importStream(deps),
     Status: unary<StatusRequest>(deps, 'Status', (request) => ({
       pools: service.poolStates(request.pools, selectorOf(request.poolSelector)).map(toPoolUsageMessage),
       configError: deps.configError?.() ?? '',
@@ -148,6 +153,14 @@ function unary<Req extends object>(
       .then(() => { validateRequest(method, call.request); return handle(call.request, context); })
       .then((reply) => { finish('OK'); answer(null, reply); }, fail)
       .catch(fail);
+  };
+}
+
+/** An ImportLeasesRequest as the import takes it (numbers as numbers, cooling state kept). */
+export function importedBackupOf(request: ImportLeasesRequest): { leases: ImportedLease[]; prefixes: ImportedPrefix[] } {
+  return {
+    leases: request.leases,
+    prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs), reusableAtUnixMs: Number(entry.reusableAtUnixMs) })),
   };
 }
 

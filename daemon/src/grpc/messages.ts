@@ -21,7 +21,7 @@ export interface AllocateRequest {
 }
 export interface ReleaseRequest { containerId: string; ifname: string; pools: string[] }
 export interface CheckRequest { containerId: string; ifname: string; pools: string[]; expectedAddresses: string[]; poolSelector: PoolSelectorMessage | null }
-export interface ListLeasesRequest { pool: string; containerId: string; network: string; addressSpace: string; state: LeaseStateName }
+export interface ListLeasesRequest { pool: string; containerId: string; network: string; addressSpace: string; state: LeaseStateName; pageSize: number; pageToken: string }
 export interface GarbageCollectRequest { network: string; validAttachments: { containerId: string; ifname: string }[] }
 export interface StatusRequest { pools: string[]; poolSelector: PoolSelectorMessage | null }
 export interface ImportLeasesRequest { leases: LeaseMessage[]; prefixes: PrefixLeaseMessage[] }

@@ -12,6 +12,7 @@ export class BerthMetrics {
   readonly commitBatchSize: Histogram;
   readonly configReloads: Counter<'result'>;
   readonly configReloadFailing: Gauge;
+  readonly storeFileLost: Gauge;
   readonly cleanerReleases: Counter<'reason'>;
   readonly reclaimed: Counter<'pool'>;
   readonly prefixAllocations: Counter<'pool' | 'result'>;
@@ -42,6 +43,7 @@ export class BerthMetrics {
     });
     this.commitBatchSize = new Histogram({ name: 'berth_store_commit_batch_size', help: 'Requests committed per lease-store transaction', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
     this.configReloads = new Counter({ name: 'berth_config_reloads_total', help: 'Pool configuration reloads by result (applied, unchanged, refused, invalid)', labelNames: ['result'], registers });
+    this.storeFileLost = new Gauge({ name: 'berth_store_file_lost', help: '1 once the lease database file at --db was deleted or replaced while open (writes are refused until restart)', registers });
     this.configReloadFailing = new Gauge({ name: 'berth_config_reload_failing', help: '1 while the last configuration reload was refused (the old pools are still served)', registers });
     this.reclaimed = new Counter({ name: 'berth_addresses_reclaimed_total', help: 'Released addresses that finished their reclaim delay and became free, by pool', labelNames: ['pool'], registers });
     this.cleanerReleases = new Counter({ name: 'berth_stale_leases_released_total', help: 'Leases released by the stale-lease cleaner, by reason', labelNames: ['reason'], registers });

@@ -324,7 +324,7 @@ export function parseRequestedAddress(text: string, field: string): ParsedAddres
  * Who gets a cooling address back: the same pod (namespace/name, so a StatefulSet pod restarted
  * under a new container id) on the same interface, or, without pod name, the same container.
  */
-function ownerKeyOf(who: { podNamespace: string; podName: string; containerId: string; ifname: string }): string {
+export function ownerKeyOf(who: { podNamespace: string; podName: string; containerId: string; ifname: string }): string {
   return who.podName !== '' ? `pod:${who.podNamespace}/${who.podName}/${who.ifname}` : `container:${who.containerId}/${who.ifname}`;
 }
 

@@ -53,7 +53,21 @@ export class CommitQueue {
     return this.queue.length;
   }
 
+  /** Why writes are refused (the database file is gone), or undefined. */
+  private writesRefused: string | undefined;
+
+  /**
+   * From now on every write fails with STORE_FAILURE saying why; reads go on. For a database
+   * file that is no longer the one at --db: acknowledging a write into it would lose it later.
+   */
+  refuseWrites(reason: string): void {
+    this.writesRefused = reason;
+  }
+
   submit<T>(work: (unit: UnitOfWork) => T): Promise<T> {
+    if (this.writesRefused !== undefined) {
+      return Promise.reject(new StoreFailureError(`${this.writesRefused}; berthd refuses every change until it is restarted (nothing was changed)`));
+    }
     if (this.closed) return Promise.reject(new ShuttingDownError('berthd is shutting down; retry against the restarted daemon'));
     if (this.queue.length >= this.options.maxQueued) {
       return Promise.reject(new OverloadedError(`berthd has ${this.queue.length} requests waiting (limit ${this.options.maxQueued}); retry shortly`));

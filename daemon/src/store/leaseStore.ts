@@ -7,6 +7,7 @@ import { AddressInUseError } from '../errors.ts';
 import { addressFromKey, addressKey, formatAddress, type IpFamily } from '../ip/address.ts';
 import type { LeaseFilter, LeaseRecord, LeaseState, NewLease } from './leaseRecord.ts';
 import { migrations, schemaVersion } from './migrations.ts';
+import { ImportStaging } from './importStaging.ts';
 import { PrefixLeaseStore } from './prefixLeaseStore.ts';
 import { StoreOpenError } from './storeOpenError.ts';
 
@@ -40,6 +41,7 @@ export const ADDRESS_PAGE_ROWS = 1024;
 
 export class LeaseStore {
   private readonly statements;
+  private stagingCount = 0;
   /** Prefix leases, in the same database and transactions. */
   readonly prefixes: PrefixLeaseStore;
 
@@ -47,9 +49,9 @@ export class LeaseStore {
     this.prefixes = new PrefixLeaseStore(db);
     this.statements = {
       insert: db.prepare(`INSERT INTO leases (address_space, address, address_text, family, pool, container_id, ifname, network,
-          pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms)
+          pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms, state, owner_key, reusable_at_ms)
         VALUES (@addressSpace, @address, @addressText, @family, @pool, @containerId, @ifname, @network,
-          @podNamespace, @podName, @podUid, @netns, @bootId, @createdAtMs)`),
+          @podNamespace, @podName, @podUid, @netns, @bootId, @createdAtMs, @state, @ownerKey, @reusableAtMs)`),
       deleteOne: db.prepare<[string, string, string], LeaseRow>(
         `DELETE FROM leases WHERE container_id = ? AND ifname = ? AND pool = ? AND ${ACTIVE} RETURNING ${LEASE_COLUMNS}`),
       coolOne: db.prepare<[string, number, string, string, string], LeaseRow>(
@@ -164,7 +166,8 @@ export class LeaseStore {
     }
   }
 
-  insertLease(lease: NewLease): void {
+  /** Inserts an active lease, or (restoring a backup) a cooling one. */
+  insertLease(lease: NewLease, cooling?: { readonly ownerKey: string; readonly reusableAtMs: number }): void {
     try {
       this.statements.insert.run({
         addressSpace: lease.addressSpace,
@@ -181,6 +184,9 @@ export class LeaseStore {
         netns: lease.netns,
         bootId: lease.bootId,
         createdAtMs: lease.createdAtMs,
+        state: cooling ? 'cooling' : 'active',
+        ownerKey: cooling?.ownerKey ?? '',
+        reusableAtMs: cooling?.reusableAtMs ?? 0,
       });
     } catch (error) {
       const holder = this.leaseAt(lease.addressSpace, lease.address);
@@ -252,6 +258,30 @@ export class LeaseStore {
   }
 
   /**
+   * One page of leases in (pool, address, id) order, starting after `after` (keyset paging: the
+   * leases_by_pool index serves the order, so each page costs its own rows, never an offset).
+   */
+  leasePage(filter: LeaseFilter, after: LeasePageKey | undefined, limit: number): { leases: LeaseRecord[]; last?: LeasePageKey } {
+    const where: string[] = [];
+    const params: (string | number | Buffer)[] = [];
+    if (filter.pool) { where.push('pool = ?'); params.push(filter.pool); }
+    if (filter.containerId) { where.push('container_id = ?'); params.push(filter.containerId); }
+    // Unary + keeps SQLite off the network indexes: through them, every page of a million-lease
+    // network would sort the whole network again; along leases_by_pool a page reads its own rows.
+    if (filter.network) { where.push('+network = ?'); params.push(filter.network); }
+    if (filter.addressSpace) { where.push('+address_space = ?'); params.push(filter.addressSpace); }
+    if (filter.state) { where.push('state = ?'); params.push(filter.state); }
+    // With the pool fixed, SQLite seeks the index only on (address, id); on the triple it would
+    // scan the pool from its start at every page.
+    if (after && filter.pool === after.pool) { where.push('(address, id) > (?, ?)'); params.push(addressKey(after.address), after.id); }
+    else if (after) { where.push('(pool, address, id) > (?, ?, ?)'); params.push(after.pool, addressKey(after.address), after.id); }
+    const sql = `SELECT id, ${LEASE_COLUMNS} FROM leases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pool, address, id LIMIT ?`;
+    const rows = this.db.prepare<(string | number | Buffer)[], LeaseRow & { id: number }>(sql).all(...params, limit);
+    const tail = rows.at(-1);
+    return { leases: rows.map(toRecord), ...(tail ? { last: { pool: tail.pool, address: addressFromKey(tail.address), id: tail.id } } : {}) };
+  }
+
+  /**
    * Held addresses (active or cooling) of an address space in [first, last] in ascending order,
    * streamed page by page (a subnet may hold millions). By address, not by pool name: a lease
    * left by a renamed or removed pool still blocks its address. Read as hex text: SQLite hands
@@ -304,6 +334,16 @@ export class LeaseStore {
     this.statements.setCursor.run(pool, addressKey(address));
   }
 
+  /** Writes a consistent copy of the open database to a new file (VACUUM INTO). */
+  saveCopy(path: string): void {
+    this.db.prepare('VACUUM INTO ?').run(path);
+  }
+
+  /** A place for a streamed backup to wait until it is restored in one transaction. */
+  openImportStaging(): ImportStaging {
+    return new ImportStaging(this.db, ++this.stagingCount);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -311,6 +351,13 @@ export class LeaseStore {
   get isOpen(): boolean {
     return this.db.open;
   }
+}
+
+/** Where a page of leases ended: the next page starts after this row. */
+export interface LeasePageKey {
+  readonly pool: string;
+  readonly address: bigint;
+  readonly id: number;
 }
 
 class CorruptDatabase extends Error {}

@@ -52,7 +52,7 @@ describe('npm run bench (smoke, --quick)', () => {
     // Without the single executable (a --js build), everything but the plugin section still runs.
     run = await runBench(['--quick', '--cpu-prof', '--out', outDir, ...(withShim ? [] : ['--sections', 'throughput,scale'])]);
     if (run.code === 0) results = object(JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as Json, 'results');
-    // ~25 s alone; beside the suite's process storms (crashStorm, flowControl's 500 shims) on 2 cores, over 60 s.
+    // ~25 s alone; a serial test, so no process storm runs beside it.
   }, 150_000);
 
   afterAll(() => {
