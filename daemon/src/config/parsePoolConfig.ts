@@ -8,6 +8,7 @@ import {
 import { compareIntervals, intervalsOverlap, mergeIntervals } from './addressIntervals.ts';
 import { ConfigError, type ConfigProblem } from './configError.ts';
 import { allocatableIntervals } from './poolSize.ts';
+import { checkClusterPools, parseClusterPools } from './parseClusterPools.ts';
 import {
   DEFAULT_NETWORK, type AddressInterval, type AddressStrategy, type BerthConfig, type DnsConfig, type PoolConfig, type PreAllocation,
   type PreAllocationOwner, type PrefixPoolConfig, type PrefixStrategy, type RangeConfig, type RouteConfig,
@@ -16,8 +17,8 @@ import {
 const POOL_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 const LABEL_KEY = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
-const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
-const ROOT_KEYS = ['pools'];
+export const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
+const ROOT_KEYS = ['pools', 'clusterPools'];
 const COMMON_POOL_KEYS = ['name', 'kind', 'network', 'labels', 'subnet', 'strategy', 'reclaimDelaySeconds'];
 const ADDRESS_POOL_KEYS = [...COMMON_POOL_KEYS, 'ranges', 'exclude', 'gateway', 'routes', 'dns', 'preAllocations'];
 const PREFIX_POOL_KEYS = [...COMMON_POOL_KEYS, 'prefixLength', 'reservedSubnets'];
@@ -25,12 +26,12 @@ const RANGE_KEYS = ['start', 'end', 'gateway', 'prefixLength'];
 const ROUTE_KEYS = ['dst', 'gw'];
 const DNS_KEYS = ['nameservers', 'domain', 'search', 'options'];
 const PRE_ALLOCATION_KEYS = ['address', 'pod', 'containerId', 'labels'];
-const ADDRESS_STRATEGIES: readonly AddressStrategy[] = ['roundRobin', 'lowestFree', 'random'];
+export const ADDRESS_STRATEGIES: readonly AddressStrategy[] = ['roundRobin', 'lowestFree', 'random'];
 const PREFIX_STRATEGIES: readonly PrefixStrategy[] = ['efficient', 'sequential'];
 
-type Mapping = { readonly [key: string]: unknown };
+export type Mapping = { readonly [key: string]: unknown };
 
-class Problems {
+export class Problems {
   readonly list: ConfigProblem[] = [];
   /** Records a problem; returns undefined so that parsers can `return problems.add(...)`. */
   add(path: string, message: string): undefined {
@@ -48,29 +49,39 @@ export function parsePoolConfig(text: string, sourceName: string): BerthConfig {
   const root: unknown = document.toJS({ maxAliasCount: 100 });
   const pools: PoolConfig[] = [];
   const prefixPools: PrefixPoolConfig[] = [];
+  let clusterPools: ReturnType<typeof parseClusterPools> = [];
   if (!isMapping(root)) {
     problems.add('', `must be a mapping with a "pools" list, not ${describeType(root)}`);
   } else {
     checkKeys(root, '', ROOT_KEYS, problems);
     const list = root.pools;
-    if (!Array.isArray(list)) {
-      problems.add('pools', list === undefined ? 'is required: a list of pools' : `must be a list of pools, not ${describeType(list)}`);
+    // A file of cluster pools alone is whole: every node gets the same one.
+    const poolsOptional = root.clusterPools !== undefined && list === undefined;
+    let parsed: ParsedPool[] = [];
+    if (poolsOptional) {
+      // nothing to parse
+    } else if (!Array.isArray(list)) {
+      problems.add('pools', list === undefined ? 'is required: a list of pools (or clusterPools)' : `must be a list of pools, not ${describeType(list)}`);
     } else if (list.length === 0) {
       problems.add('pools', 'is empty: configure at least one pool');
     } else {
-      const parsed = list.map((entry: unknown, i) => parsePool(entry, `pools[${i}]`, problems));
+      parsed = list.map((entry: unknown, i) => parsePool(entry, `pools[${i}]`, problems));
       checkAcrossPools(parsed, problems);
       for (const pool of parsed) {
         if (pool.config?.kind === 'address') pools.push(pool.config);
         else if (pool.config?.kind === 'prefix') prefixPools.push(pool.config);
       }
     }
+    if (root.clusterPools !== undefined) {
+      clusterPools = parseClusterPools(root.clusterPools, 'clusterPools', problems);
+      checkClusterPools(clusterPools, parsed, problems);
+    }
   }
   if (problems.list.length > 0) throw new ConfigError(sourceName, problems.list);
-  return { pools, prefixPools };
+  return { pools, prefixPools, clusterPools: clusterPools.flatMap((entry) => entry.config ?? []) };
 }
 
-interface ParsedPool {
+export interface ParsedPool {
   readonly name?: string;
   readonly network: string;
   readonly subnet?: Cidr;
@@ -227,7 +238,7 @@ function checkGateway(gateway: bigint, subnet: Pick<Cidr, 'family' | 'network' |
   }
 }
 
-function parseNetworkName(value: unknown, path: string, problems: Problems): string | undefined {
+export function parseNetworkName(value: unknown, path: string, problems: Problems): string | undefined {
   if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
   if (!POOL_NAME.test(value)) {
     return problems.add(path, `${show(value)} is not a valid network name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
@@ -236,7 +247,7 @@ function parseNetworkName(value: unknown, path: string, problems: Problems): str
 }
 
 /** Kubernetes-style labels: string keys and string values. */
-function parseLabels(value: unknown, path: string, problems: Problems): Record<string, string> | undefined {
+export function parseLabels(value: unknown, path: string, problems: Problems): Record<string, string> | undefined {
   if (!isMapping(value)) return problems.add(path, `must be a mapping of label names to values, not ${describeType(value)}`);
   const labels: Record<string, string> = {};
   for (const [key, labelValue] of Object.entries(value)) {
@@ -258,13 +269,13 @@ function parseLabels(value: unknown, path: string, problems: Problems): Record<s
   return labels;
 }
 
-function parseInteger(value: unknown, path: string, min: number, max: number, problems: Problems): number | undefined {
+export function parseInteger(value: unknown, path: string, min: number, max: number, problems: Problems): number | undefined {
   if (typeof value !== 'number' || !Number.isInteger(value)) return problems.add(path, `must be a whole number from ${min} to ${max}, not ${describeType(value)}`);
   if (value < min || value > max) return problems.add(path, `${value} is out of range: use ${min} to ${max}`);
   return value;
 }
 
-function parseChoice<T extends string>(value: unknown, path: string, choices: readonly T[], fallback: T, problems: Problems): T | undefined {
+export function parseChoice<T extends string>(value: unknown, path: string, choices: readonly T[], fallback: T, problems: Problems): T | undefined {
   if (value === undefined) return fallback;
   if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
   return problems.add(path, `${show(value)} is not one of ${choices.join(', ')}`);
@@ -326,7 +337,7 @@ function ownerKey(owner: PreAllocationOwner): string {
   return `labels:${JSON.stringify(Object.entries(owner.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
 }
 
-function parseName(value: unknown, path: string, problems: Problems): string | undefined {
+export function parseName(value: unknown, path: string, problems: Problems): string | undefined {
   if (value === undefined) return problems.add(path, 'is required');
   if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
   if (!POOL_NAME.test(value)) {
@@ -335,7 +346,7 @@ function parseName(value: unknown, path: string, problems: Problems): string | u
   return value;
 }
 
-function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
+export function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
   if (value === undefined) return problems.add(path, 'is required: a CIDR such as 10.244.0.0/24 or fd00:244::/64');
   return parseCidrField(value, path, undefined, problems);
 }
@@ -395,7 +406,7 @@ function parseRanges(value: unknown, path: string, subnet: Cidr | undefined, pro
   return ranges;
 }
 
-function parseExclude(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): (IndexedInterval & { text: string })[] | undefined {
+export function parseExclude(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): (IndexedInterval & { text: string })[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) return problems.add(path, `must be a list of addresses or CIDRs, not ${describeType(value)}`) ?? [];
   const excluded: (IndexedInterval & { text: string })[] = [];
@@ -415,7 +426,7 @@ function parseExclude(value: unknown, path: string, family: IpFamily | undefined
   return excluded;
 }
 
-function parseRoutes(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): RouteConfig[] {
+export function parseRoutes(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): RouteConfig[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) return problems.add(path, `must be a list of {dst, gw}, not ${describeType(value)}`) ?? [];
   const routes: RouteConfig[] = [];
@@ -434,7 +445,7 @@ function parseRoutes(value: unknown, path: string, family: IpFamily | undefined,
   return routes;
 }
 
-function parseDns(value: unknown, path: string, problems: Problems): DnsConfig {
+export function parseDns(value: unknown, path: string, problems: Problems): DnsConfig {
   const empty: DnsConfig = { nameservers: [], search: [], options: [] };
   if (value === undefined) return empty;
   if (!isMapping(value)) return problems.add(path, `must be a mapping {nameservers, domain, search, options}, not ${describeType(value)}`) ?? empty;
@@ -537,7 +548,7 @@ function checkAcrossPools(pools: readonly ParsedPool[], problems: Problems): voi
   });
 }
 
-function checkKeys(value: Mapping, path: string, allowed: readonly string[], problems: Problems, kindName?: string): void {
+export function checkKeys(value: Mapping, path: string, allowed: readonly string[], problems: Problems, kindName?: string): void {
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
     if (kindName !== undefined && ADDRESS_POOL_KEYS.includes(key)) {
@@ -572,11 +583,11 @@ function yamlErrorMessage(code: string, message: string, text: string): string {
   return `not valid YAML or JSON: ${detail}${hint}`;
 }
 
-function isMapping(value: unknown): value is Mapping {
+export function isMapping(value: unknown): value is Mapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
 
-function describeType(value: unknown): string {
+export function describeType(value: unknown): string {
   if (value === null || value === undefined) return 'empty';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return isMapping(value) ? 'a mapping' : 'binary data';
@@ -585,7 +596,7 @@ function describeType(value: unknown): string {
 }
 
 /** A value as a user wrote it: bare when that is unambiguous, else JSON-quoted. */
-function show(value: unknown): string {
+export function show(value: unknown): string {
   if (typeof value === 'string' && /^[^\s"'`]+$/.test(value)) return value;
   return JSON.stringify(value) ?? String(value);
 }
