@@ -120,6 +120,7 @@ export const migrations: readonly string[] = [
     prefix_length  INTEGER NOT NULL,
     cidr_text      TEXT    NOT NULL,  -- for people reading the database
     token          TEXT    NOT NULL,  -- the claim token written in the cluster store
+    revision       TEXT    NOT NULL,  -- the store's revision of the ownership key; a release compares on it
     claimed_at_ms  INTEGER NOT NULL,
     state          TEXT    NOT NULL DEFAULT 'owned' CHECK (state IN ('owned', 'lost')),
     lost_at_ms     INTEGER NOT NULL DEFAULT 0,
