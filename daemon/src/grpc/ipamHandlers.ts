@@ -35,7 +35,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     // A call whose audit events were written (one per lease, with its latency) logs its end at
     // debug: one line per lease change instead of two, on the path runtimes hit at every pod.
     Allocate: unary<AllocateRequest>(deps, 'Allocate', async (request, context) => {
-      const allocations = await service.allocate({ ...request, poolSelector: selectorOf(request.poolSelector) }, context.log);
+      const allocations = await service.allocate({ ...request, poolSelector: selectorOf(request.poolSelector), deadlineMs: context.deadlineMs }, context.log);
       context.audited = allocations.length > 0;
       return { allocations: allocations.map(toAllocationMessage) };
     }),
@@ -96,7 +96,8 @@ function unary<Req extends object>(
     const requestId = requestIdOf(call.metadata);
     const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
     const log = deps.log.child({ requestId, method, containerId: request.containerId, ifname: request.ifname, pools: request.pools ?? request.pool, owner: request.owner });
-    const context: RequestContext = { requestId, log, audited: false };
+    const deadline = call.getDeadline();
+    const context: RequestContext = { requestId, log, audited: false, deadlineMs: deadline instanceof Date ? deadline.getTime() : Number(deadline) };
     const finish = (code: string, error?: unknown) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.observe?.(method, code, seconds);

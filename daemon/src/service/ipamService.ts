@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { pickAddress } from '../allocator/pickAddress.ts';
 import {
-  AddressInUseError, AddressOutsidePoolError, BerthError, InvalidArgumentError, LeaseMismatchError, LeaseMissingError,
+  AddressInUseError, AddressOutsidePoolError, BerthError, ClusterUnavailableForPoolError, InvalidArgumentError, LeaseMismatchError, LeaseMissingError,
   PoolExhaustedError, UnknownPoolError,
 } from '../errors.ts';
 import { formatAddress, formatCidr, IpParseError, parseAddressWithOptionalPrefix, type IpFamily } from '../ip/address.ts';
@@ -31,7 +31,21 @@ export interface IpamServiceOptions {
   readonly pools: PoolRegistry;
   readonly bootId: string;
   readonly now?: () => number;
+  /** Blocks of cluster pools: asked for one when a cluster pool has no free address. */
+  readonly blockSupply?: BlockSupply;
 }
+
+/** What Allocate needs of cluster pools (service/clusterBlockSupply.ts). */
+export interface BlockSupply {
+  serves(pool: string): boolean;
+  /** Resolves once the pool has a new block; throws the error to report otherwise. */
+  needBlock(pool: string, deadlineMs: number): Promise<void>;
+  /** Told after each allocation from a cluster pool, to claim ahead of need. */
+  noteAllocated(pool: string): void;
+}
+
+/** Claims a cluster pool may wait for within one Allocate (other nodes can race us to blocks). */
+const MAX_BLOCK_WAITS = 3;
 
 /** Events for metrics; the audit log is written here too. */
 export interface IpamEvents {
@@ -48,6 +62,7 @@ export class IpamService {
   private readonly pools: PoolRegistry;
   private readonly bootId: string;
   private readonly now: () => number;
+  private readonly blockSupply: BlockSupply | undefined;
   events: IpamEvents = {};
 
   constructor(options: IpamServiceOptions) {
@@ -56,6 +71,7 @@ export class IpamService {
     this.pools = options.pools;
     this.bootId = options.bootId;
     this.now = options.now ?? Date.now;
+    this.blockSupply = options.blockSupply;
   }
 
   async allocate(command: AllocateCommand, log: Logger): Promise<Allocation[]> {
@@ -76,14 +92,26 @@ export class IpamService {
     try {
       // Pools are resolved when the work runs, not when it is queued: a config reload queued
       // in between must not leave this request working on replaced pools.
-      const allocations = await this.commitQueue.submit((unit) => {
+      const submit = () => this.commitQueue.submit((unit) => {
         const pools = this.pools.select(command.pools, command.poolSelector);
         return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools, command), unit);
       });
+      let allocations: Awaited<ReturnType<typeof submit>>;
+      for (let waits = 0; ; waits++) {
+        try {
+          allocations = await submit();
+          break;
+        } catch (error) {
+          // A cluster pool out of addresses in its blocks: get a block, then the same transaction again.
+          if (!(error instanceof PoolExhaustedError) || !this.blockSupply?.serves(error.pool) || waits >= MAX_BLOCK_WAITS) throw error;
+          await this.blockSupply.needBlock(error.pool, command.deadlineMs ?? Number.POSITIVE_INFINITY);
+        }
+      }
       for (const allocation of allocations.fresh) {
         log.info({ event: 'lease.allocated', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started),
           podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid, network: command.network }, 'lease allocated');
         this.events.allocated?.(allocation.pool.name);
+        if (this.blockSupply?.serves(allocation.pool.name)) this.blockSupply.noteAllocated(allocation.pool.name);
       }
       for (const allocation of allocations.existing) {
         log.info({ event: 'lease.reused', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started) },
@@ -92,7 +120,7 @@ export class IpamService {
       return allocations.all;
     } catch (error) {
       const reason = error instanceof BerthError ? error.reason : 'INTERNAL';
-      const failedPools = error instanceof PoolExhaustedError ? [error.pool] : command.pools.filter((name) => this.pools.has(name));
+      const failedPools = error instanceof PoolExhaustedError || error instanceof ClusterUnavailableForPoolError ? [error.pool] : command.pools.filter((name) => this.pools.has(name));
       for (const pool of failedPools) this.events.allocationFailed?.(pool, reason);
       throw error;
     }

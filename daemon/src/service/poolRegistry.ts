@@ -18,6 +18,11 @@ export class PoolRegistry {
     this.byName = new Map([...pools].map((pool) => [pool.name, pool]));
   }
 
+  /** Adds or replaces one pool (a cluster pool whose blocks changed). */
+  put(pool: PoolState): void {
+    this.byName.set(pool.name, pool);
+  }
+
   has(name: string): boolean {
     return this.byName.has(name);
   }
