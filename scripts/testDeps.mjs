@@ -10,6 +10,7 @@ export const TEST_PACKAGES = [
   ['containernetworking-plugins', '/usr/lib/cni/bridge', 'real bridge/macvlan/host-local plugins (plugin chains, bench)'],
   ['iproute2', '/usr/sbin/ip', 'network namespaces and veth pairs'],
   ['iputils-ping', '/usr/bin/ping', 'connectivity through a real plugin chain'],
+  ['etcd-server', '/usr/bin/etcd', 'real 3-member etcd clusters for the cluster pool engine (claims, quorum loss, TLS)'],
 ];
 
 export function missingPackages() {
