@@ -6,7 +6,7 @@ import type { BerthConfig } from './config/types.ts';
 import { ConfigError, formatConfigProblem } from './config/configError.ts';
 import type { PoolSource } from './config/poolSource.ts';
 import { BerthMetrics } from './metrics/berthMetrics.ts';
-import { applyReload, planReload } from './service/poolReload.ts';
+import { applyReload, planReload, sameConfig } from './service/poolReload.ts';
 import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
 import { startMetricsServer } from './metrics/metricsHttpServer.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
@@ -17,6 +17,10 @@ import { applyPrefixReload, planPrefixReload } from './service/prefixPoolReload.
 import { PrefixPoolState } from './service/prefixPoolState.ts';
 import { PrefixService } from './service/prefixService.ts';
 import { importState } from './service/stateImport.ts';
+import { BlockClaimer, ClusterPoolRegistry, EtcdClaimStore, NodePresence, type ClaimStore } from './cluster/index.ts';
+import type { ClusterOptions } from './config/clusterFlags.ts';
+import { ClusterMetrics } from './metrics/clusterMetrics.ts';
+import { ClusterBlockSupply } from './service/clusterBlockSupply.ts';
 import { CommitQueue } from './store/commitQueue.ts';
 import { LeaseStore } from './store/leaseStore.ts';
 
@@ -38,6 +42,8 @@ export interface AppOptions {
   readonly netnsGraceSeconds?: number;
   /** How often the running cleaner looks (default 60). */
   readonly netnsCheckSeconds?: number;
+  /** Cluster mode: the cluster store and this node's labels (clusterPools need it). */
+  readonly cluster?: ClusterOptions;
 }
 
 export class BerthApp {
@@ -59,6 +65,11 @@ export class BerthApp {
   private configWatcher: { close(): void } | undefined;
   private cleaner: StaleLeaseCleaner | undefined;
   private reclaimTimer: NodeJS.Timeout | undefined;
+  /** The clusterPools the daemon started with. */
+  private clusterPoolConfigs: BerthConfig['clusterPools'] = [];
+  /** Cluster pools' blocks; absent in file mode. */
+  blockSupply: ClusterBlockSupply | undefined;
+  private clusterStore: ClaimStore | undefined;
   /** Why the last reload was refused; empty when the served pools are the source's. */
   configError = '';
 
@@ -83,11 +94,18 @@ export class BerthApp {
         onCommit: (size, seconds) => { metrics.commitBatchSize.observe(size); metrics.commitDuration.observe(seconds); },
       });
       const bootId = readBootId();
-      const service = new IpamService({ store, commitQueue, pools, bootId });
+      const blockSupply = options.cluster ? startClusterPools(options, options.cluster, config, { store, commitQueue, pools, metrics }) : undefined;
+      if (!blockSupply && config.clusterPools.length > 0) {
+        throw new Error(`the configuration has clusterPools (${config.clusterPools.map((pool) => pool.name).join(', ')}): start berthd with --etcd-endpoints (and --etcd-ca/--etcd-cert/--etcd-key as etcd needs) to serve them`);
+      }
+      const service = new IpamService({ store, commitQueue, pools, bootId, ...(blockSupply ? { blockSupply } : {}) });
       service.events = metrics.allocationEvents('address');
       const prefixService = new PrefixService({ store, commitQueue, pools: prefixPools, addressPoolNames: () => pools.names() });
       prefixService.events = metrics.allocationEvents('prefix');
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
+      app.blockSupply = blockSupply;
+      app.clusterPoolConfigs = config.clusterPools;
+      app.clusterStore = blockSupply?.engineStore;
       pools.prefixPoolNames = () => prefixService.pools().map((pool) => pool.name);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
@@ -106,6 +124,8 @@ export class BerthApp {
         importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: prefixService, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
+      // After the socket serves: the first contact with the cluster store never delays start-up.
+      blockSupply?.start();
       if (options.metricsAddress) {
         app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
       }
@@ -138,8 +158,13 @@ export class BerthApp {
     } catch (error) {
       return refuse('invalid', error instanceof ConfigError ? error.problems.map(formatConfigProblem) : [String(error)]);
     }
+    const clusterProblem = this.clusterPoolsChanged(config);
+    if (clusterProblem) return refuse('refused', [clusterProblem]);
     const plan = await this.commitQueue.submit((unit) => {
-      const planned = planReload(this.pools, config.pools);
+      // Cluster pools change with their blocks, not with the file: plan the local pools alone.
+      const clusterStates = this.pools.all().filter((pool) => this.blockSupply?.serves(pool.name));
+      const localPools = new PoolRegistry(this.pools.all().filter((pool) => !clusterStates.includes(pool)));
+      const planned = planReload(localPools, config.pools);
       const prefixPlan = planPrefixReload(this.prefixService.pools(), config.prefixPools);
       const problems = [...(planned.kind === 'refused' ? planned.problems : []), ...prefixPlan.problems];
       if (problems.length > 0) return { kind: 'refused' as const, problems };
@@ -148,7 +173,7 @@ export class BerthApp {
       if (planned.kind === 'unchanged' && !prefixesChanged) return { kind: 'unchanged' as const };
       const previous = this.pools.all();
       const previousPrefixPools = this.prefixService.pools();
-      if (planned.kind === 'apply') this.pools.replace(applyReload(this.pools, planned, this.store));
+      if (planned.kind === 'apply') this.pools.replace([...applyReload(localPools, planned, this.store), ...clusterStates]);
       this.prefixService.replacePools(applyPrefixReload(previousPrefixPools, prefixPlan, config.prefixPools, this.store));
       unit.onRollback(() => { this.pools.replace(previous); this.prefixService.replacePools(previousPrefixPools); });
       const pools = planned.kind === 'apply' ? { added: planned.added, removed: planned.removed, changed: planned.changed } : { added: [], removed: [], changed: [] };
@@ -164,6 +189,12 @@ export class BerthApp {
     }
     log.info({ event: 'config.unchanged', trigger }, 'pool configuration re-read; nothing changed');
     return 'unchanged';
+  }
+
+  /** A reload may not change the cluster pools: their blocks are claimed under the recorded definitions. */
+  private clusterPoolsChanged(config: BerthConfig): string | undefined {
+    if (sameConfig(this.clusterPoolConfigs, config.clusterPools)) return undefined;
+    return 'clusterPools changed: cluster pool definitions are recorded in the cluster store and apply at start; restart berthd to serve the new ones (a changed definition of a pool in use is refused cluster-wide)';
   }
 
   /** Base URL of the metrics listener (its real port when 0 was asked for). */
@@ -190,10 +221,12 @@ export class BerthApp {
       this.configWatcher?.close();
       clearInterval(this.reclaimTimer);
       await this.cleaner?.stop();
+      await this.blockSupply?.stop();
       await this.grpc?.stop(graceMs);
       await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
       await this.commitQueue.close();
       this.store.close();
+      await this.clusterStore?.close().catch(() => undefined);
       this.options.logger.info({ event: 'daemon.stopped' }, 'berthd stopped');
     })();
     return this.stopping;
@@ -201,6 +234,31 @@ export class BerthApp {
 }
 
 const RECLAIM_INTERVAL_MS = 1000;
+
+/**
+ * Cluster mode: the cluster pools whose nodeSelector this node's labels match, served from the
+ * blocks in the lease database at once; the cluster store is contacted in the background.
+ */
+function startClusterPools(options: AppOptions, cluster: ClusterOptions, config: BerthConfig,
+  parts: { store: LeaseStore; commitQueue: CommitQueue; pools: PoolRegistry; metrics: BerthMetrics }): ClusterBlockSupply {
+  const served = config.clusterPools.filter((pool) => Object.entries(pool.nodeSelector).every(([key, value]) => cluster.nodeLabels[key] === value));
+  const etcd = new EtcdClaimStore({ endpoints: cluster.endpoints, deadlineMs: cluster.timeoutMs, ...(cluster.tls ? { tls: cluster.tls } : {}), ...(cluster.auth ? { auth: cluster.auth } : {}) });
+  const node = options.nodeName;
+  const engine = {
+    store: etcd,
+    claimer: new BlockClaimer({ store: etcd, node, prefix: cluster.prefix }),
+    definitions: new ClusterPoolRegistry(etcd, node, cluster.prefix),
+    presence: new NodePresence({ store: etcd, node, labels: cluster.nodeLabels, prefix: cluster.prefix, ...(cluster.usageIntervalMs ? { usageIntervalMs: cluster.usageIntervalMs } : {}) }),
+  };
+  let supply: ClusterBlockSupply | undefined = undefined;
+  const metrics = new ClusterMetrics(parts.metrics.registry, () => supply?.blockCounts() ?? []);
+  supply = new ClusterBlockSupply({ pools: served, engine, store: parts.store, commitQueue: parts.commitQueue, registry: parts.pools, log: options.logger, metrics,
+    blockIdleSeconds: cluster.blockIdleSeconds });
+  for (const state of supply.loadPoolStates()) parts.pools.put(state);
+  options.logger.info({ event: 'cluster.pools', served: served.map((pool) => pool.name), skipped: config.clusterPools.filter((pool) => !served.includes(pool)).map((pool) => pool.name),
+    nodeLabels: cluster.nodeLabels, endpoints: cluster.endpoints, prefix: cluster.prefix }, 'cluster pools selected by node labels');
+  return supply;
+}
 
 /** Identifies this boot, so leases from before a reboot can be told apart. */
 export function readBootId(): string {

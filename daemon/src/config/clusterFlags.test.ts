@@ -38,6 +38,7 @@ describe('parseClusterFlags', () => {
     { name: 'TLS flags without endpoints', flags: { etcdCa: '/ca.pem' }, problems: ['--etcd-endpoints: required with --etcd-ca'] },
     { name: 'a bad endpoint', flags: { etcdEndpoints: '127.0.0.1:2379,etcd:99999,ftp://x:1' }, problems: ['--etcd-endpoints[1]: "etcd:99999" is not host:port or http(s)://host:port', '--etcd-endpoints[2]: "ftp://x:1" is not host:port or http(s)://host:port'] },
     { name: 'a cert without its key, and an unreadable CA', flags: { etcdEndpoints: 'e:1', etcdCert: '/c.pem', etcdCa: '/missing' }, problems: ['--etcd-cert and --etcd-key: give both (a client certificate and its key) or neither', '--etcd-ca: cannot read /missing (ENOENT)'] },
+    { name: 'a client certificate without a CA', flags: { etcdEndpoints: 'e:1', etcdCert: '/c.pem', etcdKey: '/k.pem' }, problems: ['--etcd-ca: required with --etcd-cert (the CA that signed the etcd server certificates)'] },
     { name: 'a user without a password', flags: { etcdEndpoints: 'e:1', etcdUsername: 'u' }, problems: ['--etcd-username: needs a password, from --etcd-password-file or the BERTH_ETCD_PASSWORD environment variable'] },
     { name: 'bad labels', flags: { nodeLabels: 'zone,-bad=x,ok=v v,a=1,a=2' }, problems: [
       '--node-labels[0]: "zone" is not key=value',

@@ -20,13 +20,15 @@ export interface ClusterOptions {
   /** "https://10.0.0.1:2379", scheme always present. */
   readonly endpoints: readonly string[];
   readonly prefix: string;
-  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
+  readonly tls?: { readonly ca: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
   readonly auth?: { readonly username: string; readonly password: string };
   /** Deadline of every cluster store call. */
   readonly timeoutMs: number;
   readonly nodeLabels: Readonly<Record<string, string>>;
   /** A block empty this long is given back (0: never). */
   readonly blockIdleSeconds: number;
+  /** At most one usage report per this many ms (default: the engine's). */
+  readonly usageIntervalMs?: number;
 }
 
 export const PASSWORD_ENV = 'BERTH_ETCD_PASSWORD';
@@ -76,6 +78,7 @@ export function parseClusterFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv = 
     }
   };
   if ((flags.etcdCert === undefined) !== (flags.etcdKey === undefined)) problems.push('--etcd-cert and --etcd-key: give both (a client certificate and its key) or neither');
+  if (flags.etcdCert !== undefined && flags.etcdCa === undefined) problems.push('--etcd-ca: required with --etcd-cert (the CA that signed the etcd server certificates)');
   const ca = read(flags.etcdCa, '--etcd-ca');
   const cert = read(flags.etcdCert, '--etcd-cert');
   const key = read(flags.etcdKey, '--etcd-key');
@@ -89,7 +92,7 @@ export function parseClusterFlags(flags: ClusterFlags, env: NodeJS.ProcessEnv = 
     problems.push('--etcd-password-file: needs --etcd-username');
   }
   if (problems.length > 0) throw new ClusterFlagError(problems);
-  const tls = ca || cert || key ? { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } : undefined;
+  const tls = ca ? { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}) } : undefined;
   return {
     endpoints, prefix: `/${flags.etcdPrefix.replace(/^\/+|\/+$/g, '')}`, timeoutMs, nodeLabels, blockIdleSeconds,
     ...(tls ? { tls } : {}), ...(auth ? { auth } : {}),

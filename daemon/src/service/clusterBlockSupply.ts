@@ -90,6 +90,10 @@ export class ClusterBlockSupply {
     return [...this.pools.values()].map((pool) => PoolState.load(this.servedConfig(pool), this.options.store));
   }
 
+  get engineStore() {
+    return this.options.engine.store;
+  }
+
   serves(pool: string): boolean {
     return this.pools.has(pool);
   }
