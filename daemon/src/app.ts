@@ -123,6 +123,7 @@ export class BerthApp {
         service, prefixService, log,
         importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: prefixService, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
+        ...(blockSupply ? { clusterStatus: () => blockSupply.status() } : {}),
       }, options.socketGroupId);
       // After the socket serves: the first contact with the cluster store never delays start-up.
       blockSupply?.start();

@@ -3,6 +3,7 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
+import type { ClusterStatus } from '../service/clusterBlockSupply.ts';
 import type { ImportedLease, IpamService } from '../service/ipamService.ts';
 import type { ImportedPrefix, PrefixService } from '../service/prefixService.ts';
 import type { ImportResult } from '../service/stateImport.ts';
@@ -25,6 +26,8 @@ export interface IpamHandlerDeps {
   readonly observe?: RpcObserver;
   /** Why the last config reload was refused, or empty. */
   readonly configError?: () => string;
+  /** Cluster pools' state (cluster mode only). */
+  readonly clusterStatus?: () => ClusterStatus;
   /** False once shutdown began: new calls get UNAVAILABLE. */
   readonly accepting: () => boolean;
 }
@@ -67,6 +70,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     Status: unary<StatusRequest>(deps, 'Status', (request) => ({
       pools: service.poolStates(request.pools, selectorOf(request.poolSelector)).map(toPoolUsageMessage),
       configError: deps.configError?.() ?? '',
+      ...(deps.clusterStatus ? { cluster: deps.clusterStatus() } : {}),
     })),
     AllocatePrefix: unary<AllocatePrefixRequest>(deps, 'AllocatePrefix', async (request, context) => {
       const prefix = toPrefixLeaseMessage(await prefixService.allocatePrefix(request, context.log));

@@ -282,8 +282,11 @@ export class ClusterBlockSupply {
       const lost = report.lost.map(({ block, now }) => ({ block, now, cidr: parseCidr(block.cidr) }));
       const adopted = report.unknown.map((block) => ({ block, cidr: parseCidr(block.cidr) }));
       const lostWithoutLeases = held.filter((b) => b.state === 'lost' && this.leasesIn(pool, b).length === 0);
+      const moved = report.confirmed.filter((block) => held.find((b) => b.token === block.token)?.revision !== block.revision);
+      // Nothing changed (the usual round): no transaction, no fsync.
+      if (moved.length + lost.length + adopted.length + lostWithoutLeases.length === 0) continue;
       await this.options.commitQueue.submit((unit) => {
-        for (const confirmed of report.confirmed) {
+        for (const confirmed of moved) {
           const cidr = parseCidr(confirmed.cidr);
           store.clusterBlocks.setRevision(pool.network, cidr.network, confirmed.token, confirmed.revision);
         }

@@ -1,0 +1,105 @@
+// Cluster pools when the cluster store disagrees with a node: blocks released by an operator while
+// the node was stopped, and garbage under the prefix. Real berthd processes, real 3-member etcd.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlockClaimer } from '../daemon/src/cluster/index.ts';
+import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts';
+import { EtcdCluster } from './support/etcdCluster.ts';
+import { allocateRequest, createClusterNode, type ClusterNode } from './support/clusterNode.ts';
+
+const CONFIG = `
+clusterPools:
+  - name: pods
+    subnet: 10.245.0.0/24
+    blockSize: 28
+`;
+
+interface StatusReply { cluster: { connected: boolean; pools: { pool: string; blocks: string[]; lostBlocks: string[]; conflicts: number }[] } }
+
+function inside(address: string, cidr: string): boolean {
+  const { first, last } = cidrBounds(parseCidr(cidr));
+  const value = parseAddress(address.split('/')[0]!).value;
+  return value >= first && value <= last;
+}
+
+describe('cluster pools recovering from what happened in etcd meanwhile', () => {
+  let cluster: EtcdCluster;
+  const nodes: ClusterNode[] = [];
+  beforeAll(async () => {
+    cluster = await EtcdCluster.start({ members: 3 });
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => node.dispose()));
+    await cluster?.stop();
+  });
+
+  it('a node whose blocks were released by release-node while it was stopped stops using them within 5 s of reaching etcd, and reports its leases as conflicts', async () => {
+    const a = createClusterNode(cluster, 'recover-a', CONFIG);
+    const b = createClusterNode(cluster, 'recover-b', CONFIG);
+    nodes.push(a, b);
+    await a.start();
+    const held: string[] = [];
+    for (let i = 0; i < 5; i++) held.push((await a.client.call<{ allocations: { address: string }[] }>('Allocate', allocateRequest(`a-${i}`, 'pods'), 30_000)).allocations[0]!.address);
+    const before = (await a.client.call<StatusReply>('Status', { pools: ['pods'] })).cluster.pools[0]!.blocks;
+    expect(before.length).toBeGreaterThan(0);
+    await a.stop();
+
+    // The operator gives node a's blocks back (a is stopped, so no --force is needed) and node b claims them.
+    const store = cluster.store();
+    const claimer = new BlockClaimer({ store, node: 'operator' });
+    const { released } = await claimer.releaseNode('recover-a');
+    expect(released.map((block) => block.cidr).sort()).toEqual([...before].sort());
+    await b.start();
+    for (let i = 0; i < 40; i++) await b.client.call('Allocate', allocateRequest(`b-${i}`, 'pods'), 30_000);
+
+    await a.start();
+    const reached = Date.now();
+    let status: StatusReply['cluster']['pools'][number] | undefined;
+    while (Date.now() - reached < 20_000) {
+      status = (await a.client.call<StatusReply>('Status', { pools: ['pods'] })).cluster.pools[0];
+      if (status && status.lostBlocks.length === before.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(Date.now() - reached).toBeLessThan(5000);
+    expect(status!.lostBlocks.sort()).toEqual([...before].sort());
+    expect(status!.conflicts).toBe(5);
+    expect(a.daemon.logs()).toContain('"event":"cluster.block_lost"');
+    // Its leases are kept (never silently dropped), and DEL still frees them.
+    const { leases } = await a.client.call<{ leases: { address: string }[] }>('ListLeases', { pool: 'pods' });
+    expect(leases.map((lease) => lease.address).sort()).toEqual([...held].map((address) => address.split('/')[0]).sort());
+    await a.client.call('Release', { containerId: 'a-0', ifname: 'eth0', pools: ['pods'] });
+    // New addresses come only from blocks etcd says are a's.
+    for (let i = 0; i < 5; i++) {
+      const address = (await a.client.call<{ allocations: { address: string }[] }>('Allocate', allocateRequest(`a-new-${i}`, 'pods'), 30_000)).allocations[0]!.address;
+      expect(before.some((cidr) => inside(address, cidr))).toBe(false);
+      const { blocks } = await claimer.listBlocks('pods');
+      expect(blocks.find((block) => inside(address, block.cidr))?.node).toBe('recover-a');
+    }
+    await store.close();
+  }, 180_000);
+
+  it('garbage under the prefix is refused and reported; berthd keeps serving', async () => {
+    const store = cluster.store();
+    for (const [key, value] of [
+      ['/berth/blocks/pods/10.245.0.240-28', 'not json'],
+      ['/berth/blocks/pods/garbage', '{"v":1}'],
+      ['/berth/blocks/pods/10.245.0.224-28', JSON.stringify({ v: 1, node: 42 })],
+      ['/berth/pools/pods-evil', '{"v":7}'],
+      ['/berth/nodes/x', '\u0000\u0001'],
+      ['/berth/foreign/key', 'x'],
+    ] as const) {
+      await store.create(key, value);
+    }
+    await store.close();
+    const c = createClusterNode(cluster, 'recover-c', CONFIG);
+    nodes.push(c);
+    await c.start();
+    for (let i = 0; i < 3; i++) await c.client.call('Allocate', allocateRequest(`c-${i}`, 'pods'), 30_000);
+    const deadline = Date.now() + 20_000;
+    while (!c.daemon.logs().includes('"event":"cluster.bad_record"')) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(c.daemon.process.exitCode).toBeNull();
+    expect((await c.client.call<StatusReply>('Status', { pools: ['pods'] })).cluster.connected).toBe(true);
+  }, 120_000);
+});
