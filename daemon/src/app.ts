@@ -6,16 +6,14 @@ import type { BerthConfig } from './config/types.ts';
 import { ConfigError, formatConfigProblem } from './config/configError.ts';
 import type { PoolSource } from './config/poolSource.ts';
 import { BerthMetrics } from './metrics/berthMetrics.ts';
-import { applyReload, planReload, sameConfig } from './service/poolReload.ts';
-import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
 import { startMetricsServer } from './metrics/metricsHttpServer.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
+import { reclaimCooled } from './service/cooledLeaseReclaim.ts';
 import { IpamService } from './service/ipamService.ts';
-import { PoolRegistry } from './service/poolRegistry.ts';
-import { PoolState } from './service/poolState.ts';
-import { applyPrefixReload, planPrefixReload } from './service/prefixPoolReload.ts';
-import { PrefixPoolState } from './service/prefixPoolState.ts';
+import { PoolCatalogue } from './service/poolCatalogue.ts';
+import { applyReload, planReload, sameConfig } from './service/poolReload.ts';
 import { PrefixService } from './service/prefixService.ts';
+import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
 import { importState } from './service/stateImport.ts';
 import { BlockClaimer, ClusterPoolRegistry, EtcdClaimStore, NodePresence, type ClaimStore } from './cluster/index.ts';
 import type { ClusterOptions } from './config/clusterFlags.ts';
@@ -56,7 +54,7 @@ export class BerthApp {
     readonly commitQueue: CommitQueue,
     readonly service: IpamService,
     readonly prefixService: PrefixService,
-    readonly pools: PoolRegistry,
+    readonly pools: PoolCatalogue,
     readonly metrics: BerthMetrics,
     private grpc: GrpcServer | undefined,
   ) {}
@@ -80,13 +78,8 @@ export class BerthApp {
     const config = options.poolSource.load();
     const store = LeaseStore.open(options.dbPath);
     try {
-      const pools = new PoolRegistry(config.pools.map((pool) => PoolState.load(pool, store)));
-      const prefixPools = config.prefixPools.map((pool) => PrefixPoolState.load(pool, store));
-      const metrics = new BerthMetrics({
-        poolUsages: () => pools.all().map((pool) => ({ name: pool.name, usage: pool.usage() })),
-        // Read at scrape time, once prefixService (below: it needs the commit queue, which needs metrics) exists.
-        prefixPoolUsages: () => prefixService.pools().map((pool) => ({ name: pool.name, usage: pool.usage() })),
-      });
+      const pools = PoolCatalogue.load(config, store);
+      const metrics = new BerthMetrics(pools);
       const commitQueue = new CommitQueue(store, {
         maxQueued: options.maxQueuedRequests ?? 4096,
         minBatch: 16,
@@ -98,15 +91,13 @@ export class BerthApp {
       if (!blockSupply && config.clusterPools.length > 0) {
         throw new Error(`the configuration has clusterPools (${config.clusterPools.map((pool) => pool.name).join(', ')}): start berthd with --etcd-endpoints (and --etcd-ca/--etcd-cert/--etcd-key as etcd needs) to serve them`);
       }
-      const service = new IpamService({ store, commitQueue, pools, bootId, ...(blockSupply ? { blockSupply } : {}) });
-      service.events = metrics.allocationEvents('address');
-      const prefixService = new PrefixService({ store, commitQueue, pools: prefixPools, addressPoolNames: () => pools.names() });
-      prefixService.events = metrics.allocationEvents('prefix');
+      const events = metrics.poolEvents();
+      const service = new IpamService({ store, commitQueue, pools, bootId, events, ...(blockSupply ? { blockSupply } : {}) });
+      const prefixService = new PrefixService({ store, commitQueue, pools, events });
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
       app.blockSupply = blockSupply;
       app.clusterPoolConfigs = config.clusterPools;
       app.clusterStore = blockSupply?.engineStore;
-      pools.prefixPoolNames = () => prefixService.pools().map((pool) => pool.name);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -114,14 +105,14 @@ export class BerthApp {
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
       app.reclaimTimer = setInterval(() => {
-        Promise.all([service.reclaimCooled(log), prefixService.reclaimCooled(log)])
+        reclaimCooled({ store, commitQueue, pools, events }, log)
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
       app.configWatcher = options.poolSource.watch((reason) => void app.reloadConfig(reason));
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
-        importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: prefixService, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
+        importBackup: (backup, requestLog) => importState({ store, commitQueue, pools }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
         ...(blockSupply ? { clusterStatus: () => blockSupply.status() } : {}),
       }, options.socketGroupId);
@@ -131,7 +122,7 @@ export class BerthApp {
         app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
       }
       log.info({ event: 'daemon.started', socket: options.socketPath, db: options.dbPath, node: options.nodeName,
-        metrics: app.metricsUrl(), poolSource: options.poolSource.description, pools: pools.names(), prefixPools: prefixService.pools().map((pool) => pool.name), leases: store.activeLeaseCount(),
+        metrics: app.metricsUrl(), poolSource: options.poolSource.description, pools: pools.names('address'), prefixPools: pools.names('prefix'), leases: store.activeLeaseCount(),
         startMs: Date.now() - started }, 'berthd serving');
       return app;
     } catch (error) {
@@ -162,30 +153,22 @@ export class BerthApp {
     const clusterProblem = this.clusterPoolsChanged(config);
     if (clusterProblem) return refuse('refused', [clusterProblem]);
     const plan = await this.commitQueue.submit((unit) => {
-      // Cluster pools change with their blocks, not with the file: plan the local pools alone.
+      // Cluster pools change with their blocks (clusterBlockSupply.ts), not with the file: plan the others.
       const clusterStates = this.pools.all().filter((pool) => this.blockSupply?.serves(pool.name));
-      const localPools = new PoolRegistry(this.pools.all().filter((pool) => !clusterStates.includes(pool)));
-      const planned = planReload(localPools, config.pools);
-      const prefixPlan = planPrefixReload(this.prefixService.pools(), config.prefixPools);
-      const problems = [...(planned.kind === 'refused' ? planned.problems : []), ...prefixPlan.problems];
-      if (problems.length > 0) return { kind: 'refused' as const, problems };
-      const prefixChanges = { added: prefixPlan.added, removed: prefixPlan.removed, changed: prefixPlan.changed };
-      const prefixesChanged = prefixPlan.added.length + prefixPlan.removed.length + prefixPlan.changed.length > 0;
-      if (planned.kind === 'unchanged' && !prefixesChanged) return { kind: 'unchanged' as const };
+      const local = new PoolCatalogue(this.pools.all().filter((pool) => !clusterStates.includes(pool)));
+      const planned = planReload(local, config);
+      if (planned.kind !== 'apply') return planned;
       const previous = this.pools.all();
-      const previousPrefixPools = this.prefixService.pools();
-      if (planned.kind === 'apply') this.pools.replace([...applyReload(localPools, planned, this.store), ...clusterStates]);
-      this.prefixService.replacePools(applyPrefixReload(previousPrefixPools, prefixPlan, config.prefixPools, this.store));
-      unit.onRollback(() => { this.pools.replace(previous); this.prefixService.replacePools(previousPrefixPools); });
-      const pools = planned.kind === 'apply' ? { added: planned.added, removed: planned.removed, changed: planned.changed } : { added: [], removed: [], changed: [] };
-      return { kind: 'apply' as const, ...pools, prefixPools: prefixChanges };
+      this.pools.replace([...applyReload(local, planned, this.store), ...clusterStates]);
+      unit.onRollback(() => this.pools.replace(previous));
+      return planned;
     });
     if (plan.kind === 'refused') return refuse('refused', plan.problems);
     this.configError = '';
     this.metrics.configReloadFailing.set(0);
     this.metrics.configReloads.inc({ result: plan.kind === 'apply' ? 'applied' : 'unchanged' });
     if (plan.kind === 'apply') {
-      log.info({ event: 'config.reloaded', trigger, added: plan.added, removed: plan.removed, changed: plan.changed, prefixPools: plan.prefixPools }, 'pool configuration applied');
+      log.info({ event: 'config.reloaded', trigger, added: plan.added, removed: plan.removed, changed: plan.changed }, 'pool configuration applied');
       return 'applied';
     }
     log.info({ event: 'config.unchanged', trigger }, 'pool configuration re-read; nothing changed');
@@ -211,7 +194,7 @@ export class BerthApp {
     const problems: string[] = [];
     if (!this.store.isOpen) problems.push('lease database closed');
     if (!this.grpc || !this.accepting) problems.push('gRPC socket not serving');
-    if (this.pools.names().length === 0 && this.prefixService.pools().length === 0) problems.push('no pools configured');
+    if (this.pools.all().length === 0) problems.push('no pools configured');
     return problems;
   }
 
@@ -241,7 +224,7 @@ const RECLAIM_INTERVAL_MS = 1000;
  * blocks in the lease database at once; the cluster store is contacted in the background.
  */
 function startClusterPools(options: AppOptions, cluster: ClusterOptions, config: BerthConfig,
-  parts: { store: LeaseStore; commitQueue: CommitQueue; pools: PoolRegistry; metrics: BerthMetrics }): ClusterBlockSupply {
+  parts: { store: LeaseStore; commitQueue: CommitQueue; pools: PoolCatalogue; metrics: BerthMetrics }): ClusterBlockSupply {
   const served = config.clusterPools.filter((pool) => Object.entries(pool.nodeSelector).every(([key, value]) => cluster.nodeLabels[key] === value));
   const etcd = new EtcdClaimStore({ endpoints: cluster.endpoints, deadlineMs: cluster.timeoutMs, ...(cluster.tls ? { tls: cluster.tls } : {}), ...(cluster.auth ? { auth: cluster.auth } : {}) });
   const node = options.nodeName;

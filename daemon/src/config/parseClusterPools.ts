@@ -2,10 +2,11 @@
 // nodeSelector its --node-labels match. Field paths as for local pools (clusterPools[1].blockSize).
 import { cidrBounds, familyBits, formatCidr, type Cidr } from '../ip/address.ts';
 import { intervalsOverlap, mergeIntervals } from './addressIntervals.ts';
+import { ADDRESS_STRATEGIES, parseDns, parseExclude, parseRoutes } from './addressPoolConfig.ts';
 import {
-  ADDRESS_STRATEGIES, checkKeys, describeType, isMapping, MAX_RECLAIM_DELAY_SECONDS, parseChoice, parseDns, parseExclude, parseInteger, parseLabels,
-  parseName, parseNetworkName, parseRoutes, parseSubnet, Problems, type ParsedPool,
-} from './parsePoolConfig.ts';
+  checkKeys, describeType, isMapping, parseChoice, parseInteger, parseLabels, parseName, parseNetworkName, parseSubnet, type Problems,
+} from './configFields.ts';
+import { MAX_RECLAIM_DELAY_SECONDS, type ParsedPool } from './parsePoolConfig.ts';
 import { DEFAULT_NETWORK, type BlockGatewayPolicy, type ClusterPoolConfig } from './types.ts';
 
 const CLUSTER_POOL_KEYS = ['name', 'network', 'labels', 'subnet', 'strategy', 'reclaimDelaySeconds', 'blockSize', 'exclude', 'gateway', 'routes', 'dns', 'nodeSelector'];

@@ -1,7 +1,7 @@
 // One address pool at run time: its configuration, the addresses it may hand out and those held
 // (active or cooling down), and the rules that depend on the pool alone.
-import { isAllocatable } from '../allocator/pickAddress.ts';
 import { TakenAddressSet } from '../allocator/takenAddressSet.ts';
+import { intervalsInclude } from '../config/addressIntervals.ts';
 import { allocatableIntervals, assignableIntervals, countAddresses, reservedCount } from '../config/poolSize.ts';
 import type { AddressInterval, PoolConfig, PreAllocation, PreAllocationOwner } from '../config/types.ts';
 import { cidrBounds } from '../ip/address.ts';
@@ -31,6 +31,7 @@ export interface AddressSettings {
 }
 
 export class PoolState {
+  readonly kind = 'address';
   /** Last address handed out (round-robin position). */
   cursor: bigint | undefined;
   /** Leases of this pool cooling down (their addresses are in `taken`). */
@@ -76,9 +77,19 @@ export class PoolState {
     return address >= bounds.first && address <= bounds.last;
   }
 
+  /** Marks a lease's address held (the span of an address lease is one address). */
+  hold(span: AddressInterval): void {
+    this.taken.add(span.start);
+  }
+
+  /** Drops a held address; returns false when it was not held. */
+  unhold(span: AddressInterval): boolean {
+    return this.taken.delete(span.start);
+  }
+
   /** True when the address can be handed out to someone (pre-allocated addresses included). */
   canAssign(address: bigint): boolean {
-    return isAllocatable(this.assignable, address);
+    return intervalsInclude(this.assignable, address);
   }
 
   /** The pre-allocation this requester owns in this pool, if any (first match in config order). */

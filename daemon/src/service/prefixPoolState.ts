@@ -20,6 +20,7 @@ export interface PrefixPoolUsage {
 }
 
 export class PrefixPoolState {
+  readonly kind = 'prefix';
   /** Prefix leases of this pool cooling down (their intervals are in `held`). */
   coolingCount: number;
   /** Held prefixes as intervals, sorted and disjoint. */
@@ -52,6 +53,11 @@ export class PrefixPoolState {
   get bounds(): AddressInterval {
     const { first, last } = cidrBounds(this.config.subnet);
     return { start: first, end: last };
+  }
+
+  contains(address: bigint, family: number): boolean {
+    const bounds = this.bounds;
+    return family === this.config.family && address >= bounds.start && address <= bounds.end;
   }
 
   get heldCount(): number {

@@ -1,4 +1,4 @@
-// What callers ask the service for, independent of gRPC.
+// What callers ask the services for, independent of gRPC (the plugin's CNI verbs are cni-shim/src/commands.ts).
 export interface AllocateCommand {
   readonly containerId: string;
   readonly ifname: string;
@@ -40,4 +40,18 @@ export interface Attachment {
 export interface GarbageCollectCommand {
   readonly network: string;
   readonly validAttachments: readonly Attachment[];
+}
+
+export interface AllocatePrefixCommand {
+  readonly pool: string;
+  readonly owner: string;
+  /** 0: the pool's prefixLength. */
+  readonly prefixLength: number;
+  /** Empty: the pool's strategy picks. */
+  readonly requestedPrefix: string;
+}
+
+export interface ReleasePrefixCommand {
+  readonly pool: string;
+  readonly owner: string;
 }
