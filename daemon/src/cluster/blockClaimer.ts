@@ -68,6 +68,8 @@ export class BlockClaimer {
   private readonly conflictsBeforeRelist: number;
   private readonly onWrite: (kind: 'create' | 'delete') => void;
   private readonly views = new Map<string, PoolView>();
+  /** Creates whose outcome could not be read back (the store went away): resolved by the next claim of the pool. */
+  private readonly unresolved = new Map<string, { pool: string; cidr: Cidr; record: BlockRecord }>();
 
   constructor(options: BlockClaimerOptions) {
     if (!isNodeName(options.node)) throw new Error(`node name "${options.node}" is not valid (letters, digits, . _ -)`);
@@ -86,6 +88,8 @@ export class BlockClaimer {
    */
   async claimBlock(definition: ClusterPoolDefinition | CarvedPool): Promise<ClusterBlock> {
     const pool = 'canonical' in definition ? definition : carvePool(definition);
+    const resolved = await this.resolveUnresolved(pool);
+    if (resolved) return resolved;
     let view = this.views.get(pool.name);
     let fresh = false;
     if (!view || view.candidates.pool.hash !== pool.hash) {
@@ -208,10 +212,25 @@ export class BlockClaimer {
     return view;
   }
 
+  /**
+   * A claim of this pool whose reply and read-back were both lost is sent again with the same
+   * value: it either committed back then (the store recognises the value) or commits now, or the
+   * block went to another node meanwhile. Either way nothing is orphaned or guessed.
+   */
+  private async resolveUnresolved(pool: CarvedPool): Promise<ClusterBlock | undefined> {
+    for (const [key, pending] of this.unresolved) {
+      if (pending.pool !== pool.name) continue;
+      const claimed = await this.tryCreate(pool, pending.cidr, pending.record);
+      this.unresolved.delete(key);
+      if (claimed) return claimed;
+    }
+    return undefined;
+  }
+
   /** One create-if-absent; undefined when another node holds the block. */
-  private async tryCreate(pool: CarvedPool, cidr: Cidr): Promise<ClusterBlock | undefined> {
+  private async tryCreate(pool: CarvedPool, cidr: Cidr, reuse?: BlockRecord): Promise<ClusterBlock | undefined> {
     const key = this.keys.block(pool.name, cidr);
-    const record: BlockRecord = { node: this.node, token: `${this.node}/${randomBytes(9).toString('base64url')}`, claimedAt: this.now().toISOString(), poolHash: pool.hash };
+    const record: BlockRecord = reuse ?? { node: this.node, token: `${this.node}/${randomBytes(9).toString('base64url')}`, claimedAt: this.now().toISOString(), poolHash: pool.hash };
     const value = encodeRecord(record);
     const cidrText = formatCidr(cidr.network, cidr.prefixLength, cidr.family);
     // Repeating the same value is safe: create reports ok when the key already holds exactly it.
@@ -224,10 +243,19 @@ export class BlockClaimer {
       } catch (error) {
         if (!(error instanceof ClusterUnavailableError) || !error.ambiguous) throw error;
         // The reply was lost: the key says whether our create committed. Never guess.
-        const current = await this.store.get(key);
+        let current;
+        try {
+          current = await this.store.get(key);
+        } catch (readError) {
+          this.unresolved.set(key, { pool: pool.name, cidr, record });
+          throw readError;
+        }
         if (current?.value === value) return { ...record, pool: pool.name, cidr: cidrText, revision: current.revision };
         if (current !== undefined) return undefined;
-        if (attempt >= 2) throw error;
+        if (attempt >= 2) {
+          this.unresolved.set(key, { pool: pool.name, cidr, record });
+          throw error;
+        }
       }
     }
   }

@@ -211,24 +211,30 @@ class EtcdLiveness implements LivenessHandle {
 
   constructor(private readonly store: EtcdClaimStore, private readonly key: string, private value: string, private readonly ttlSeconds: number) {}
 
+  /** Grants a lease and puts the key, retrying with a fresh lease (a failed grant kills a Lease) within one deadline. */
   async establish(): Promise<void> {
-    const lease = this.store.etcd.lease(this.ttlSeconds, { autoKeepAlive: true });
-    lease.on('lost', () => {
-      if (this.lease !== lease) return;
-      this.alive = false;
-      this.lease = undefined;
-      this.scheduleRetry(0);
+    const lease = await this.store.call('liveness lease grant', true, async (deadline) => {
+      const candidate = this.store.etcd.lease(this.ttlSeconds, { autoKeepAlive: true, deadline });
+      candidate.on('lost', () => this.onLost(candidate));
+      try {
+        await candidate.grant();
+        await candidate.put(this.key).value(this.value).options({ deadline }).exec();
+        return candidate;
+      } catch (error) {
+        candidate.release();
+        throw error;
+      }
     });
-    try {
-      await this.store.call('lease grant', false, () => lease.grant());
-      await this.store.call('liveness put', true, (deadline) => lease.put(this.key).value(this.value).options({ deadline }).exec());
-    } catch (error) {
-      lease.release();
-      throw error;
-    }
     if (this.closed) { await lease.revoke().catch(() => {}); return; }
     this.lease = lease;
     this.alive = true;
+  }
+
+  private onLost(lease: Lease): void {
+    if (this.lease !== lease) return;
+    this.alive = false;
+    this.lease = undefined;
+    this.scheduleRetry(0);
   }
 
   private scheduleRetry(failures: number): void {
