@@ -204,8 +204,14 @@ export class BlockClaimer {
   }
 
   private async relist(pool: CarvedPool): Promise<PoolView> {
-    const { blocks } = await this.listBlocks(pool.name);
-    const taken = blocks.map((b) => parseBlockKeySegment(b.cidr.replace('/', '-'))!.network);
+    // Every key at a block position counts as taken, whatever its value: a garbage value there
+    // still makes create-if-absent fail, so offering the block again would only loop.
+    const prefix = this.keys.blocksPrefix(pool.name);
+    const taken: bigint[] = [];
+    for (const entry of await this.store.list(prefix)) {
+      const cidr = parseBlockKeySegment(entry.key.slice(prefix.length));
+      if (cidr) taken.push(cidr.network);
+    }
     const candidates = new BlockCandidates(pool, taken);
     const view = { candidates, order: candidates.order(this.node) };
     this.views.set(pool.name, view);

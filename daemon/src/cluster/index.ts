@@ -8,3 +8,4 @@ export { carvePool, DEFAULT_BLOCK_SIZE, type CarvedPool, type ClusterPoolDefinit
 export { BlockCandidates } from './blockCarving.ts';
 export { ClusterKeys, DEFAULT_PREFIX, type BlockRecord, type BlockUsage, type NodeRecord, type UsageRecord, type PoolRecord } from './clusterRecords.ts';
 export * from './clusterErrors.ts';
+export { auditCluster, type ClusterAudit } from './clusterAudit.ts';
