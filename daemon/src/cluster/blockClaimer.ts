@@ -68,6 +68,8 @@ export class BlockClaimer {
   private readonly conflictsBeforeRelist: number;
   private readonly onWrite: (kind: 'create' | 'delete') => void;
   private readonly views = new Map<string, PoolView>();
+  /** Counters since construction: claims won, creates lost to another node, pool listings, releases. */
+  readonly stats = { claims: 0, conflicts: 0, lists: 0, releases: 0 };
   /** Creates whose outcome could not be read back (the store went away): resolved by the next claim of the pool. */
   private readonly unresolved = new Map<string, { pool: string; cidr: Cidr; record: BlockRecord }>();
 
@@ -92,22 +94,28 @@ export class BlockClaimer {
     if (resolved) return resolved;
     let view = this.views.get(pool.name);
     let fresh = false;
+    let budget = this.conflictsBeforeRelist;
     if (!view || view.candidates.pool.hash !== pool.hash) {
-      view = await this.relist(pool);
-      fresh = true;
+      // First claim of the pool: try the node's first candidate without listing (in a sparse pool
+      // it is almost always free); list only after the first conflict. 5,000 nodes starting
+      // together would otherwise each read thousands of keys.
+      view = this.viewOf(pool, []);
+      budget = 1;
     }
     let conflicts = 0;
     for (;;) {
       const next = view.order.next();
-      if (next.done || conflicts >= this.conflictsBeforeRelist) {
+      if (next.done || conflicts >= budget) {
         if (next.done && fresh) throw new NoFreeBlockError(pool.name, view.candidates.totalBlocks);
         view = await this.relist(pool);
         fresh = true;
         conflicts = 0;
+        budget = this.conflictsBeforeRelist;
         continue;
       }
       const claimed = await this.tryCreate(pool, next.value);
       if (claimed) return claimed;
+      this.stats.conflicts += 1;
       conflicts += 1;
       fresh = false;
     }
@@ -129,7 +137,7 @@ export class BlockClaimer {
       throw error;
     }
     if (outcome.ok) {
-      this.views.delete(block.pool);
+      this.stats.releases += 1;
       return 'released';
     }
     return outcome.current === undefined ? 'gone' : 'notOwned';
@@ -212,6 +220,11 @@ export class BlockClaimer {
       const cidr = parseBlockKeySegment(entry.key.slice(prefix.length));
       if (cidr) taken.push(cidr.network);
     }
+    this.stats.lists += 1;
+    return this.viewOf(pool, taken);
+  }
+
+  private viewOf(pool: CarvedPool, taken: readonly bigint[]): PoolView {
     const candidates = new BlockCandidates(pool, taken);
     const view = { candidates, order: candidates.order(this.node) };
     this.views.set(pool.name, view);
@@ -244,8 +257,9 @@ export class BlockClaimer {
       this.onWrite('create');
       try {
         const outcome = await this.store.create(key, value);
-        if (outcome.ok) return { ...record, pool: pool.name, cidr: cidrText, revision: outcome.revision };
-        return undefined;
+        if (!outcome.ok) return undefined;
+        this.stats.claims += 1;
+        return { ...record, pool: pool.name, cidr: cidrText, revision: outcome.revision };
       } catch (error) {
         if (!(error instanceof ClusterUnavailableError) || !error.ambiguous) throw error;
         // The reply was lost: the key says whether our create committed. Never guess.
@@ -256,7 +270,10 @@ export class BlockClaimer {
           this.unresolved.set(key, { pool: pool.name, cidr, record });
           throw readError;
         }
-        if (current?.value === value) return { ...record, pool: pool.name, cidr: cidrText, revision: current.revision };
+        if (current?.value === value) {
+          this.stats.claims += 1;
+          return { ...record, pool: pool.name, cidr: cidrText, revision: current.revision };
+        }
         if (current !== undefined) return undefined;
         if (attempt >= 2) {
           this.unresolved.set(key, { pool: pool.name, cidr, record });
