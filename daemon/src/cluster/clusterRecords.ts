@@ -88,7 +88,10 @@ export interface BlockRecord {
 export interface NodeRecord {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** ISO-8601. */
+  /**
+   * ISO-8601: when the node (re)wrote its liveness key. The key itself is the proof of life; for a
+   * fresher "last seen" take the later of this and the node's usage `reportedAt`.
+   */
   readonly lastSeen: string;
 }
 

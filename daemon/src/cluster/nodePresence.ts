@@ -28,6 +28,7 @@ export class NodePresence {
   private lastWriteAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(options: NodePresenceOptions) {
     if (!isNodeName(options.node)) throw new Error(`node name "${options.node}" is not valid`);
@@ -52,11 +53,16 @@ export class NodePresence {
    */
   reportUsage(blocks: readonly BlockUsage[]): void {
     this.pending = blocks;
-    if (this.timer) return;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
     const wait = Math.max(0, this.lastWriteAt + (this.options.usageIntervalMs ?? 10_000) - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush().catch(() => {});
+      // A failed write (etcd unreachable) stays pending and is tried again an interval later.
+      this.flush().catch(() => this.schedule());
     }, wait);
     this.timer.unref();
   }
@@ -81,6 +87,7 @@ export class NodePresence {
 
   /** Stops reporting and deletes the liveness key (the node is going away cleanly). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.liveness?.close();
