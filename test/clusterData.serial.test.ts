@@ -2,9 +2,10 @@
 // field; claiming keeps working around it and never takes a key that holds garbage. Also the
 // prefix watch that the daemon follows blocks with.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountingStore } from './support/countingStore.ts';
 import { EtcdCluster } from './support/etcdCluster.ts';
 import {
-  BlockClaimer, ClusterPoolRegistry, NoFreeBlockError, auditCluster, listNodes, listUsage,
+  BlockClaimer, ClusterPoolRegistry, NoFreeBlockError, NodePresence, auditCluster, listNodes, listUsage,
   type EtcdClaimStore, type StoredEntry, type WatchEvent,
 } from '../daemon/src/cluster/index.ts';
 
@@ -68,6 +69,24 @@ describe('bad data under the prefix on a real etcd', () => {
     const report = await claimer.reconcile('garbage', [block]);
     expect(report.confirmed.map((b) => b.cidr)).toEqual(['10.40.0.192/26']);
     expect(report.problems.length).toBeGreaterThan(0);
+  });
+
+  it('usage is written at a bounded rate, never per report, and the last report wins', async () => {
+    const counting = new CountingStore(store);
+    const presence = new NodePresence({ store: counting, node: 'busy-node', usageIntervalMs: 400 });
+    const started = Date.now();
+    for (let used = 1; used <= 200; used++) {
+      presence.reportUsage([{ pool: 'busy', cidr: '10.43.0.0/26', used, free: 64 - (used % 64) }]);
+      if (used % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    const elapsed = Date.now() - started;
+    // One write per started interval at most (plus the first), whatever the number of reports.
+    expect(counting.writes).toBeGreaterThan(0);
+    expect(counting.writes).toBeLessThanOrEqual(Math.ceil(elapsed / 400) + 1);
+    const { usage } = await listUsage(store);
+    expect(usage.find((u) => u.node === 'busy-node')?.blocks[0]?.used).toBe(200);
+    await presence.stop();
   });
 
   it('the prefix watch lists first, then follows puts and deletes', async () => {
