@@ -62,23 +62,40 @@ async function startStorm(engine, etcd, { nodes, clients, subnet, concurrency })
   const convergeMs = performance.now() - started;
   const failed = results.filter((r) => r.status === 'rejected');
   const owned = results.filter((r) => r.status === 'fulfilled').map((r) => r.value.cidr);
+  const firstFailures = [...new Set(failed.map((f) => f.reason.message))].slice(0, 3);
   const stats = claimers.reduce((sum, c) => ({ conflicts: sum.conflicts + c.stats.conflicts, lists: sum.lists + c.stats.lists, claims: sum.claims + c.stats.claims }), { conflicts: 0, lists: 0, claims: 0 });
+  // A node whose claim failed (its reply and read-back lost under load) claims again: it gets the
+  // block its lost claim committed, or a new one. Orphans: blocks in etcd no node was told it owns.
+  for (let i = 0; i < nodes; i++) {
+    if (results[i].status === 'rejected') {
+      try { results[i] = { status: 'fulfilled', value: await claimers[i].claimBlock(pool) }; } catch { /* counted below */ }
+    }
+  }
+  const retried = failed.length - results.filter((r) => r.status === 'rejected').length;
   // Each node then reports its usage once, as a started node does.
-  await Promise.all(claimers.map((c, i) => {
-    const presence = new engine.NodePresence({ store: stores[i % clients], node: c.node, usageIntervalMs: 1e9 });
-    const cidr = results[i].status === 'fulfilled' ? results[i].value.cidr : undefined;
-    presence.reportUsage(cidr ? [{ pool: 'sim', cidr, used: 0, free: 64 }] : []);
-    return presence.flush().finally(() => presence.stop());
+  let usageFailures = 0;
+  next = 0;
+  await Promise.all(Array.from({ length: Math.min(concurrency, nodes) }, async () => {
+    while (next < nodes) {
+      const i = next++;
+      const presence = new engine.NodePresence({ store: stores[i % clients], node: claimers[i].node, usageIntervalMs: 1e9 });
+      const cidr = results[i].status === 'fulfilled' ? results[i].value.cidr : undefined;
+      presence.reportUsage(cidr ? [{ pool: 'sim', cidr, used: 0, free: 64 }] : []);
+      await presence.flush().catch(() => { usageFailures++; });
+      await presence.stop();
+    }
   }));
   const keys = (await stores[0].list('/berth/')).length;
   const { blocks } = await claimers[0].listBlocks('sim');
   const duplicates = blocks.length - new Set(blocks.map((b) => b.cidr)).size;
+  const told = new Set(results.filter((r) => r.status === 'fulfilled').map((r) => r.value.cidr));
+  const orphans = blocks.filter((b) => !told.has(b.cidr)).length;
   latencies.sort((a, b) => a - b);
   const db = await etcd.dbSize();
   await Promise.all(stores.map((s) => s.close()));
   return {
     nodes, clients, concurrency, subnet, blockSize: 26, blocksInPool: 2 ** (26 - Number(subnet.split('/')[1])),
-    convergeMs: Math.round(convergeMs), claimed: owned.length, failed: failed.length, failures: [...new Set(failed.map((f) => f.reason.message))].slice(0, 3),
+    convergeMs: Math.round(convergeMs), claimed: owned.length, failed: failed.length, failures: firstFailures, claimedOnRetry: retried, orphanBlocks: orphans, usageFailures,
     lostRaces: stats.conflicts, listings: stats.lists, blocksInEtcd: blocks.length, duplicateBlocks: duplicates,
     stormClaimMs: { p50: Math.round(percentile(latencies, 50)), p99: Math.round(percentile(latencies, 99)) },
     keys, dbBytes: db.total, dbInUseBytes: db.inUse,
@@ -184,7 +201,8 @@ function renderText(r) {
     `  ${s.nodes} nodes start together on ${s.subnet} in /26 (${s.blocksInPool} blocks), ${s.clients} etcd clients, ${s.concurrency} claims in flight:`,
     `    converged in ${(s.convergeMs / 1000).toFixed(1)} s; ${s.claimed} claimed, ${s.failed} failed; lost races ${s.lostRaces}; pool listings ${s.listings}`,
     `    blocks in etcd ${s.blocksInEtcd}, duplicate owners ${s.duplicateBlocks}; keys under /berth ${s.keys}; etcd DB ${(s.dbBytes / 2 ** 20).toFixed(1)} MiB (${(s.dbInUseBytes / 2 ** 20).toFixed(1)} MiB in use)`,
-    ...(s.failed > 0 ? [`    failures: ${s.failures.join(' | ')}`] : []),
+    ...(s.failed > 0 ? [`    failures: ${s.failures.join(' | ')}; ${s.claimedOnRetry} of them claimed on the node's next attempt`] : []),
+    `    blocks in etcd that no node was told it owns (orphans): ${s.orphanBlocks}; usage writes that failed: ${s.usageFailures}`,
     `    claim latency during the storm p50 ${s.stormClaimMs.p50} ms, p99 ${s.stormClaimMs.p99} ms`,
     `  block claim on a quiet etcd (${r.claimLatency.claims} claims): p50 ${r.claimLatency.p50Ms} ms, p99 ${r.claimLatency.p99Ms} ms`,
     '  etcd writes by the engine per 1,000 pod ADD/DEL cycles at /26 (usage reported every 10 s of simulated time;',
