@@ -29,6 +29,7 @@ class CountingStore {
   compareAndDelete(k, r) { this.writes++; return this.inner.compareAndDelete(k, r); }
   get(k) { return this.inner.get(k); }
   list(p) { return this.inner.list(p); }
+  listKeys(p) { return this.inner.listKeys(p); }
   watch(p, l) { return this.inner.watch(p, l); }
   keepAlive(k, v, t) { this.writes++; return this.inner.keepAlive(k, v, t); }
   close() { return this.inner.close(); }

@@ -9,6 +9,7 @@ export class CountingStore implements ClaimStore {
   compareAndDelete(key: string, revision: string): Promise<DeleteOutcome> { this.writes++; return this.inner.compareAndDelete(key, revision); }
   get(key: string): Promise<StoredEntry | undefined> { return this.inner.get(key); }
   list(prefix: string): Promise<StoredEntry[]> { return this.inner.list(prefix); }
+  listKeys(prefix: string): Promise<string[]> { return this.inner.listKeys(prefix); }
   watch(prefix: string, listener: WatchListener): Promise<WatchHandle> { return this.inner.watch(prefix, listener); }
   keepAlive(key: string, value: string, ttlSeconds: number): Promise<LivenessHandle> { this.writes++; return this.inner.keepAlive(key, value, ttlSeconds); }
   close(): Promise<void> { return this.inner.close(); }

@@ -47,6 +47,7 @@ export class ReplyDroppingStore implements ClaimStore {
     return this.inner.get(key);
   }
   list(prefix: string): Promise<StoredEntry[]> { return this.inner.list(prefix); }
+  listKeys(prefix: string): Promise<string[]> { return this.inner.listKeys(prefix); }
   watch(prefix: string, listener: WatchListener): Promise<WatchHandle> { return this.inner.watch(prefix, listener); }
   keepAlive(key: string, value: string, ttlSeconds: number): Promise<LivenessHandle> { return this.inner.keepAlive(key, value, ttlSeconds); }
   close(): Promise<void> { return this.inner.close(); }

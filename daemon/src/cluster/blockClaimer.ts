@@ -94,23 +94,20 @@ export class BlockClaimer {
     if (resolved) return resolved;
     let view = this.views.get(pool.name);
     let fresh = false;
-    let budget = this.conflictsBeforeRelist;
     if (!view || view.candidates.pool.hash !== pool.hash) {
-      // First claim of the pool: try the node's first candidate without listing (in a sparse pool
-      // it is almost always free); list only after the first conflict. 5,000 nodes starting
+      // First claim of the pool: try the node's own candidates without listing (in a sparse pool
+      // the first is almost always free); list only after a few conflicts. 5,000 nodes starting
       // together would otherwise each read thousands of keys.
       view = this.viewOf(pool, []);
-      budget = 1;
     }
     let conflicts = 0;
     for (;;) {
       const next = view.order.next();
-      if (next.done || conflicts >= budget) {
+      if (next.done || conflicts >= this.conflictsBeforeRelist) {
         if (next.done && fresh) throw new NoFreeBlockError(pool.name, view.candidates.totalBlocks);
         view = await this.relist(pool);
         fresh = true;
         conflicts = 0;
-        budget = this.conflictsBeforeRelist;
         continue;
       }
       const claimed = await this.tryCreate(pool, next.value);
@@ -216,8 +213,8 @@ export class BlockClaimer {
     // still makes create-if-absent fail, so offering the block again would only loop.
     const prefix = this.keys.blocksPrefix(pool.name);
     const taken: bigint[] = [];
-    for (const entry of await this.store.list(prefix)) {
-      const cidr = parseBlockKeySegment(entry.key.slice(prefix.length));
+    for (const key of await this.store.listKeys(prefix)) {
+      const cidr = parseBlockKeySegment(key.slice(prefix.length));
       if (cidr) taken.push(cidr.network);
     }
     this.stats.lists += 1;

@@ -21,6 +21,20 @@ export interface EtcdClaimStoreOptions {
 
 const RETRY_PAUSE_MS = 50;
 
+/**
+ * Parses `--etcd-endpoints` ("https://10.0.0.1:2379,10.0.0.2:2379"): each is [http[s]://]host:port.
+ * The error names the flag and the endpoint.
+ */
+export function parseEtcdEndpoints(text: string, flag = '--etcd-endpoints'): string[] {
+  const endpoints = text.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  if (endpoints.length === 0) throw new Error(`${flag}: at least one endpoint is needed`);
+  for (const endpoint of endpoints) {
+    const match = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(endpoint);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new Error(`${flag}: "${endpoint}" is not [http[s]://]host:port`);
+  }
+  return endpoints;
+}
+
 export class EtcdClaimStore implements ClaimStore {
   readonly deadlineMs: number;
   private readonly client: Etcd3;
@@ -80,6 +94,10 @@ export class EtcdClaimStore implements ClaimStore {
 
   list(prefix: string): Promise<StoredEntry[]> {
     return this.call('list', false, async (deadline) => (await this.listAt(prefix, deadline)).entries);
+  }
+
+  listKeys(prefix: string): Promise<string[]> {
+    return this.call('list keys', false, (deadline) => this.client.getAll().prefix(prefix).sort('Key', 'Ascend').options({ deadline }).keys());
   }
 
   async watch(prefix: string, listener: WatchListener): Promise<WatchHandle> {

@@ -34,7 +34,7 @@
 // that is not berth's is ClusterDataError, always reported in a `problems` list, never thrown
 // from listings. All ClusterError subclasses carry `kind` for the error table at the edge.
 export type { ClaimStore, StoredEntry, WriteOutcome, DeleteOutcome, WatchEvent, WatchListener, WatchHandle, LivenessHandle } from './claimStore.ts';
-export { EtcdClaimStore, type EtcdClaimStoreOptions } from './etcdClaimStore.ts';
+export { EtcdClaimStore, parseEtcdEndpoints, type EtcdClaimStoreOptions } from './etcdClaimStore.ts';
 export { BlockClaimer, type BlockClaimerOptions, type ClusterBlock, type OwnedBlock, type ReconcileReport, type ReleaseOutcome } from './blockClaimer.ts';
 export { ClusterPoolRegistry, findOverlap, type RecordedPool } from './poolRegistry.ts';
 export { NodePresence, listNodes, listUsage, type NodePresenceOptions } from './nodePresence.ts';
