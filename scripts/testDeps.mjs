@@ -11,6 +11,7 @@ export const TEST_PACKAGES = [
   ['iproute2', '/usr/sbin/ip', 'network namespaces and veth pairs'],
   ['iputils-ping', '/usr/bin/ping', 'connectivity through a real plugin chain'],
   ['etcd-server', '/usr/bin/etcd', 'real 3-member etcd clusters for the cluster pool engine (claims, quorum loss, TLS)'],
+  ['etcd-client', '/usr/bin/etcdctl', 'turns on etcd user/password auth for the cluster auth test'],
 ];
 
 export function missingPackages() {

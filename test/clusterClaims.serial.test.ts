@@ -4,7 +4,7 @@ import { EtcdCluster } from './support/etcdCluster.ts';
 import { ReplyDroppingStore } from './support/replyDroppingStore.ts';
 import {
   BlockClaimer, ClusterPoolRegistry, NoFreeBlockError, NodeAliveError, NodePresence, DefinitionMismatchError, PoolOverlapError,
-  BlockSizeChangeError, listNodes, listUsage, type ClusterPoolDefinition, type EtcdClaimStore,
+  BlockSizeChangeError, ClusterUnavailableError, listNodes, listUsage, type ClusterPoolDefinition, type EtcdClaimStore,
 } from '../daemon/src/cluster/index.ts';
 
 describe('block claims on a real 3-member etcd', () => {
@@ -80,6 +80,18 @@ describe('block claims on a real 3-member etcd', () => {
     const second = await claimer.claimBlock(pool);
     const after = await claimer.listBlocks('ambiguous');
     expect(after.blocks.map((b) => b.cidr).sort()).toEqual([block.cidr, second.cidr].sort());
+
+    // The reply and the read-back both lost: the claim fails as unavailable, and the next claim of
+    // the pool sends the same value again and gets that very block (not a second one).
+    dropping.dropCommittedCreates = 1;
+    dropping.failGets = 1;
+    await expect(claimer.claimBlock(pool)).rejects.toThrow(ClusterUnavailableError);
+    const pending = (await claimer.listBlocks('ambiguous')).blocks.filter((b) => b.cidr !== block.cidr && b.cidr !== second.cidr);
+    expect(pending).toHaveLength(1);
+    const third = await claimer.claimBlock(pool);
+    expect(third).toMatchObject({ cidr: pending[0]!.cidr, token: pending[0]!.token });
+    expect((await claimer.listBlocks('ambiguous')).blocks).toHaveLength(3);
+    expect(await claimer.releaseBlock(third)).toBe('released');
 
     // A release whose reply is lost: the read-back says the key is gone.
     dropping.dropCommittedDeletes = 1;

@@ -9,6 +9,8 @@ export class ReplyDroppingStore implements ClaimStore {
   /** Creates that fail as if the request was lost on its way (nothing committed), reported as ambiguous. */
   dropUnsentCreates = 0;
   dropCommittedDeletes = 0;
+  /** Reads that fail as unavailable (the store went away right after a lost reply). */
+  failGets = 0;
   readonly committedButDropped: string[] = [];
 
   constructor(private readonly inner: ClaimStore) {}
@@ -37,8 +39,15 @@ export class ReplyDroppingStore implements ClaimStore {
     }
     return outcome;
   }
-  get(key: string): Promise<StoredEntry | undefined> { return this.inner.get(key); }
+  async get(key: string): Promise<StoredEntry | undefined> {
+    if (this.failGets > 0) {
+      this.failGets -= 1;
+      throw new ClusterUnavailableError('get', 'no answer within the deadline (test)');
+    }
+    return this.inner.get(key);
+  }
   list(prefix: string): Promise<StoredEntry[]> { return this.inner.list(prefix); }
+  listKeys(prefix: string): Promise<string[]> { return this.inner.listKeys(prefix); }
   watch(prefix: string, listener: WatchListener): Promise<WatchHandle> { return this.inner.watch(prefix, listener); }
   keepAlive(key: string, value: string, ttlSeconds: number): Promise<LivenessHandle> { return this.inner.keepAlive(key, value, ttlSeconds); }
   close(): Promise<void> { return this.inner.close(); }

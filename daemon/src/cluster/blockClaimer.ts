@@ -68,6 +68,10 @@ export class BlockClaimer {
   private readonly conflictsBeforeRelist: number;
   private readonly onWrite: (kind: 'create' | 'delete') => void;
   private readonly views = new Map<string, PoolView>();
+  /** Counters since construction: claims won, creates lost to another node, pool listings, releases. */
+  readonly stats = { claims: 0, conflicts: 0, lists: 0, releases: 0 };
+  /** Creates whose outcome could not be read back (the store went away): resolved by the next claim of the pool. */
+  private readonly unresolved = new Map<string, { pool: string; cidr: Cidr; record: BlockRecord }>();
 
   constructor(options: BlockClaimerOptions) {
     if (!isNodeName(options.node)) throw new Error(`node name "${options.node}" is not valid (letters, digits, . _ -)`);
@@ -86,11 +90,15 @@ export class BlockClaimer {
    */
   async claimBlock(definition: ClusterPoolDefinition | CarvedPool): Promise<ClusterBlock> {
     const pool = 'canonical' in definition ? definition : carvePool(definition);
+    const resolved = await this.resolveUnresolved(pool);
+    if (resolved) return resolved;
     let view = this.views.get(pool.name);
     let fresh = false;
     if (!view || view.candidates.pool.hash !== pool.hash) {
-      view = await this.relist(pool);
-      fresh = true;
+      // First claim of the pool: try the node's own candidates without listing (in a sparse pool
+      // the first is almost always free); list only after a few conflicts. 5,000 nodes starting
+      // together would otherwise each read thousands of keys.
+      view = this.viewOf(pool, []);
     }
     let conflicts = 0;
     for (;;) {
@@ -104,6 +112,7 @@ export class BlockClaimer {
       }
       const claimed = await this.tryCreate(pool, next.value);
       if (claimed) return claimed;
+      this.stats.conflicts += 1;
       conflicts += 1;
       fresh = false;
     }
@@ -125,7 +134,7 @@ export class BlockClaimer {
       throw error;
     }
     if (outcome.ok) {
-      this.views.delete(block.pool);
+      this.stats.releases += 1;
       return 'released';
     }
     return outcome.current === undefined ? 'gone' : 'notOwned';
@@ -200,18 +209,44 @@ export class BlockClaimer {
   }
 
   private async relist(pool: CarvedPool): Promise<PoolView> {
-    const { blocks } = await this.listBlocks(pool.name);
-    const taken = blocks.map((b) => parseBlockKeySegment(b.cidr.replace('/', '-'))!.network);
+    // Every key at a block position counts as taken, whatever its value: a garbage value there
+    // still makes create-if-absent fail, so offering the block again would only loop.
+    const prefix = this.keys.blocksPrefix(pool.name);
+    const taken: bigint[] = [];
+    for (const key of await this.store.listKeys(prefix)) {
+      const cidr = parseBlockKeySegment(key.slice(prefix.length));
+      if (cidr) taken.push(cidr.network);
+    }
+    this.stats.lists += 1;
+    return this.viewOf(pool, taken);
+  }
+
+  private viewOf(pool: CarvedPool, taken: readonly bigint[]): PoolView {
     const candidates = new BlockCandidates(pool, taken);
     const view = { candidates, order: candidates.order(this.node) };
     this.views.set(pool.name, view);
     return view;
   }
 
+  /**
+   * A claim of this pool whose reply and read-back were both lost is sent again with the same
+   * value: it either committed back then (the store recognises the value) or commits now, or the
+   * block went to another node meanwhile. Either way nothing is orphaned or guessed.
+   */
+  private async resolveUnresolved(pool: CarvedPool): Promise<ClusterBlock | undefined> {
+    for (const [key, pending] of this.unresolved) {
+      if (pending.pool !== pool.name) continue;
+      const claimed = await this.tryCreate(pool, pending.cidr, pending.record);
+      this.unresolved.delete(key);
+      if (claimed) return claimed;
+    }
+    return undefined;
+  }
+
   /** One create-if-absent; undefined when another node holds the block. */
-  private async tryCreate(pool: CarvedPool, cidr: Cidr): Promise<ClusterBlock | undefined> {
+  private async tryCreate(pool: CarvedPool, cidr: Cidr, reuse?: BlockRecord): Promise<ClusterBlock | undefined> {
     const key = this.keys.block(pool.name, cidr);
-    const record: BlockRecord = { node: this.node, token: `${this.node}/${randomBytes(9).toString('base64url')}`, claimedAt: this.now().toISOString(), poolHash: pool.hash };
+    const record: BlockRecord = reuse ?? { node: this.node, token: `${this.node}/${randomBytes(9).toString('base64url')}`, claimedAt: this.now().toISOString(), poolHash: pool.hash };
     const value = encodeRecord(record);
     const cidrText = formatCidr(cidr.network, cidr.prefixLength, cidr.family);
     // Repeating the same value is safe: create reports ok when the key already holds exactly it.
@@ -219,15 +254,28 @@ export class BlockClaimer {
       this.onWrite('create');
       try {
         const outcome = await this.store.create(key, value);
-        if (outcome.ok) return { ...record, pool: pool.name, cidr: cidrText, revision: outcome.revision };
-        return undefined;
+        if (!outcome.ok) return undefined;
+        this.stats.claims += 1;
+        return { ...record, pool: pool.name, cidr: cidrText, revision: outcome.revision };
       } catch (error) {
         if (!(error instanceof ClusterUnavailableError) || !error.ambiguous) throw error;
         // The reply was lost: the key says whether our create committed. Never guess.
-        const current = await this.store.get(key);
-        if (current?.value === value) return { ...record, pool: pool.name, cidr: cidrText, revision: current.revision };
+        let current;
+        try {
+          current = await this.store.get(key);
+        } catch (readError) {
+          this.unresolved.set(key, { pool: pool.name, cidr, record });
+          throw readError;
+        }
+        if (current?.value === value) {
+          this.stats.claims += 1;
+          return { ...record, pool: pool.name, cidr: cidrText, revision: current.revision };
+        }
         if (current !== undefined) return undefined;
-        if (attempt >= 2) throw error;
+        if (attempt >= 2) {
+          this.unresolved.set(key, { pool: pool.name, cidr, record });
+          throw error;
+        }
       }
     }
   }

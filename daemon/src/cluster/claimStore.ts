@@ -69,6 +69,8 @@ export interface ClaimStore {
   get(key: string): Promise<StoredEntry | undefined>;
   /** Every key under `prefix`, sorted by key, read at one store revision. */
   list(prefix: string): Promise<StoredEntry[]>;
+  /** Only the keys under `prefix`, sorted: a claimer needs no values to know which blocks are taken. */
+  listKeys(prefix: string): Promise<string[]>;
   /** Follows every change under `prefix`; re-lists (onResync) when the store cannot resume. */
   watch(prefix: string, listener: WatchListener): Promise<WatchHandle>;
   /**

@@ -88,7 +88,10 @@ export interface BlockRecord {
 export interface NodeRecord {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
-  /** ISO-8601. */
+  /**
+   * ISO-8601: when the node (re)wrote its liveness key. The key itself is the proof of life; for a
+   * fresher "last seen" take the later of this and the node's usage `reportedAt`.
+   */
   readonly lastSeen: string;
 }
 
@@ -136,9 +139,9 @@ function parseObject(key: string, value: string): Fields {
   return fields;
 }
 
-function field(key: string, fields: Fields, name: string, check: (v: unknown) => boolean, expected: string): unknown {
+function field(key: string, fields: Fields, name: string, check: (v: unknown) => boolean, expected: string, path = name): unknown {
   const value = fields[name];
-  if (!check(value)) throw new ClusterDataError(key, `field "${name}": expected ${expected}, got ${JSON.stringify(value)?.slice(0, 60) ?? 'nothing'}`);
+  if (!check(value)) throw new ClusterDataError(key, `field "${path}": expected ${expected}, got ${JSON.stringify(value)?.slice(0, 60) ?? 'nothing'}`);
   return value;
 }
 
@@ -178,10 +181,10 @@ export function decodeUsageRecord(key: string, value: string): UsageRecord {
     if (item === null || typeof item !== 'object') throw new ClusterDataError(key, `field "blocks[${i}]": expected an object`);
     const b = item as Fields;
     return {
-      pool: field(key, b, 'pool', isPoolName, `blocks[${i}].pool a pool name`) as string,
-      cidr: field(key, b, 'cidr', (v) => typeof v === 'string' && parseBlockKeySegment(v.replace('/', '-')) !== undefined, `blocks[${i}].cidr a block CIDR`) as string,
-      used: field(key, b, 'used', isCount, `blocks[${i}].used a count`) as number,
-      free: field(key, b, 'free', isCount, `blocks[${i}].free a count`) as number,
+      pool: field(key, b, 'pool', isPoolName, 'a pool name', `blocks[${i}].pool`) as string,
+      cidr: field(key, b, 'cidr', (v) => typeof v === 'string' && parseBlockKeySegment(v.replace('/', '-')) !== undefined, 'a block CIDR', `blocks[${i}].cidr`) as string,
+      used: field(key, b, 'used', isCount, 'a count', `blocks[${i}].used`) as number,
+      free: field(key, b, 'free', isCount, 'a count', `blocks[${i}].free`) as number,
     };
   });
   return { node, reportedAt, blocks };

@@ -21,6 +21,20 @@ export interface EtcdClaimStoreOptions {
 
 const RETRY_PAUSE_MS = 50;
 
+/**
+ * Parses `--etcd-endpoints` ("https://10.0.0.1:2379,10.0.0.2:2379"): each is [http[s]://]host:port.
+ * The error names the flag and the endpoint.
+ */
+export function parseEtcdEndpoints(text: string, flag = '--etcd-endpoints'): string[] {
+  const endpoints = text.split(',').map((e) => e.trim()).filter((e) => e.length > 0);
+  if (endpoints.length === 0) throw new Error(`${flag}: at least one endpoint is needed`);
+  for (const endpoint of endpoints) {
+    const match = /^(?:https?:\/\/)?(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(endpoint);
+    if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) throw new Error(`${flag}: "${endpoint}" is not [http[s]://]host:port`);
+  }
+  return endpoints;
+}
+
 export class EtcdClaimStore implements ClaimStore {
   readonly deadlineMs: number;
   private readonly client: Etcd3;
@@ -80,6 +94,10 @@ export class EtcdClaimStore implements ClaimStore {
 
   list(prefix: string): Promise<StoredEntry[]> {
     return this.call('list', false, async (deadline) => (await this.listAt(prefix, deadline)).entries);
+  }
+
+  listKeys(prefix: string): Promise<string[]> {
+    return this.call('list keys', false, (deadline) => this.client.getAll().prefix(prefix).sort('Key', 'Ascend').options({ deadline }).keys());
   }
 
   async watch(prefix: string, listener: WatchListener): Promise<WatchHandle> {
@@ -211,24 +229,30 @@ class EtcdLiveness implements LivenessHandle {
 
   constructor(private readonly store: EtcdClaimStore, private readonly key: string, private value: string, private readonly ttlSeconds: number) {}
 
+  /** Grants a lease and puts the key, retrying with a fresh lease (a failed grant kills a Lease) within one deadline. */
   async establish(): Promise<void> {
-    const lease = this.store.etcd.lease(this.ttlSeconds, { autoKeepAlive: true });
-    lease.on('lost', () => {
-      if (this.lease !== lease) return;
-      this.alive = false;
-      this.lease = undefined;
-      this.scheduleRetry(0);
+    const lease = await this.store.call('liveness lease grant', true, async (deadline) => {
+      const candidate = this.store.etcd.lease(this.ttlSeconds, { autoKeepAlive: true, deadline });
+      candidate.on('lost', () => this.onLost(candidate));
+      try {
+        await candidate.grant();
+        await candidate.put(this.key).value(this.value).options({ deadline }).exec();
+        return candidate;
+      } catch (error) {
+        candidate.release();
+        throw error;
+      }
     });
-    try {
-      await this.store.call('lease grant', false, () => lease.grant());
-      await this.store.call('liveness put', true, (deadline) => lease.put(this.key).value(this.value).options({ deadline }).exec());
-    } catch (error) {
-      lease.release();
-      throw error;
-    }
     if (this.closed) { await lease.revoke().catch(() => {}); return; }
     this.lease = lease;
     this.alive = true;
+  }
+
+  private onLost(lease: Lease): void {
+    if (this.lease !== lease) return;
+    this.alive = false;
+    this.lease = undefined;
+    this.scheduleRetry(0);
   }
 
   private scheduleRetry(failures: number): void {

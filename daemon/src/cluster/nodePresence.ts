@@ -28,6 +28,8 @@ export class NodePresence {
   private lastWriteAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private usageRevision: string | undefined;
 
   constructor(options: NodePresenceOptions) {
     if (!isNodeName(options.node)) throw new Error(`node name "${options.node}" is not valid`);
@@ -52,11 +54,16 @@ export class NodePresence {
    */
   reportUsage(blocks: readonly BlockUsage[]): void {
     this.pending = blocks;
-    if (this.timer) return;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
     const wait = Math.max(0, this.lastWriteAt + (this.options.usageIntervalMs ?? 10_000) - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush().catch(() => {});
+      // A failed write (etcd unreachable) stays pending and is tried again an interval later.
+      this.flush().catch(() => this.schedule());
     }, wait);
     this.timer.unref();
   }
@@ -72,7 +79,7 @@ export class NodePresence {
       const record: UsageRecord = { node: this.options.node, reportedAt: this.now().toISOString(), blocks: sorted };
       this.options.onWrite?.('usage');
       this.lastWriteAt = Date.now();
-      await putUnconditionally(this.options.store, this.keys.usage(this.options.node), encodeRecord(record));
+      this.usageRevision = await putOwnKey(this.options.store, this.keys.usage(this.options.node), encodeRecord(record), this.usageRevision);
       this.lastWritten = fingerprint;
       if (this.pending === blocks) this.pending = undefined;
     });
@@ -81,6 +88,7 @@ export class NodePresence {
 
   /** Stops reporting and deletes the liveness key (the node is going away cleanly). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.liveness?.close();
@@ -96,13 +104,19 @@ export class NodePresence {
   }
 }
 
-/** The usage key has one writer (its node), so last-writer-wins is right: read, then swap or create. */
-async function putUnconditionally(store: ClaimStore, key: string, value: string): Promise<void> {
+/**
+ * The usage key has one writer (its node), so last-writer-wins is right. One round trip in the
+ * usual case: a swap on the revision this node wrote last (or a create); a mismatch hands back the
+ * current revision to swap on.
+ */
+async function putOwnKey(store: ClaimStore, key: string, value: string, knownRevision: string | undefined): Promise<string> {
+  let revision = knownRevision;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await store.get(key);
-    const outcome = current ? await store.compareAndSwap(key, value, current.revision) : await store.create(key, value);
-    if (outcome.ok) return;
+    const outcome = revision === undefined ? await store.create(key, value) : await store.compareAndSwap(key, value, revision);
+    if (outcome.ok) return outcome.revision;
+    revision = outcome.current?.revision;
   }
+  throw new ClusterDataError(key, 'changed by another writer on every attempt');
 }
 
 /** Live nodes (liveness keys present), and a problem for every key that is not a berth node record. */
