@@ -1,10 +1,20 @@
 // Cluster pools when the cluster store disagrees with a node: blocks released by an operator while
 // the node was stopped, and garbage under the prefix. Real berthd processes, real 3-member etcd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlockClaimer } from '../daemon/src/cluster/index.ts';
+import { BlockClaimer, ClusterPoolRegistry } from '../daemon/src/cluster/index.ts';
+import { encodeRecord } from '../daemon/src/cluster/clusterRecords.ts';
 import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts';
 import { EtcdCluster } from './support/etcdCluster.ts';
+import { berthctl } from './support/berthctlExec.ts';
 import { allocateRequest, createClusterNode, type ClusterNode } from './support/clusterNode.ts';
+
+/** The node's /metrics text (its metrics URL is in the daemon.started log line). */
+async function metricsOf(node: ClusterNode): Promise<string> {
+  const started = node.daemon.logs().split('\n').filter((line) => line.includes('"event":"daemon.started"')).at(-1) ?? '';
+  const url = /"metrics":"([^"]+)"/.exec(started)?.[1];
+  if (!url) throw new Error('no metrics URL in the log');
+  return (await fetch(`${url}/metrics`)).text();
+}
 
 const CONFIG = `
 clusterPools:
@@ -43,13 +53,19 @@ describe('cluster pools recovering from what happened in etcd meanwhile', () => 
     expect(before.length).toBeGreaterThan(0);
     await a.stop();
 
-    // The operator gives node a's blocks back (a is stopped, so no --force is needed) and node b claims them.
+    // The operator gives node a's blocks back (a is stopped, so no --force is needed), and they
+    // become node b's (written as b's claim would write them; b adopts them when it starts).
     const store = cluster.store();
     const claimer = new BlockClaimer({ store, node: 'operator' });
     const { released } = await claimer.releaseNode('recover-a');
     expect(released.map((block) => block.cidr).sort()).toEqual([...before].sort());
+    const { pools } = await new ClusterPoolRegistry(store, 'operator').list();
+    for (const cidr of before) {
+      const value = encodeRecord({ node: 'recover-b', token: `recover-b/${cidr}`, claimedAt: new Date().toISOString(), poolHash: pools[0]!.hash });
+      expect((await store.create(claimer.keys.block('pods', parseCidr(cidr)), value)).ok).toBe(true);
+    }
     await b.start();
-    for (let i = 0; i < 40; i++) await b.client.call('Allocate', allocateRequest(`b-${i}`, 'pods'), 30_000);
+    for (let i = 0; i < 20; i++) await b.client.call('Allocate', allocateRequest(`b-${i}`, 'pods'), 30_000);
 
     await a.start();
     const reached = Date.now();
@@ -59,10 +75,14 @@ describe('cluster pools recovering from what happened in etcd meanwhile', () => 
       if (status && status.lostBlocks.length === before.length) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    if (Date.now() - reached >= 5000) console.log(a.daemon.logs().split('\n').filter((line) => /cluster|"level":[45]0/.test(line)).slice(-30).join('\n'));
     expect(Date.now() - reached).toBeLessThan(5000);
     expect(status!.lostBlocks.sort()).toEqual([...before].sort());
     expect(status!.conflicts).toBe(5);
     expect(a.daemon.logs()).toContain('"event":"cluster.block_lost"');
+    const metrics = await metricsOf(a);
+    expect(metrics).toContain('berth_cluster_lease_conflicts{pool="pods"} 5');
+    expect(metrics).toMatch(new RegExp(`berth_cluster_blocks\\{pool="pods",state="lost"\\} ${before.length}`));
     // Its leases are kept (never silently dropped), and DEL still frees them.
     const { leases } = await a.client.call<{ leases: { address: string }[] }>('ListLeases', { pool: 'pods' });
     expect(leases.map((lease) => lease.address).sort()).toEqual([...held].map((address) => address.split('/')[0]).sort());
@@ -127,4 +147,38 @@ describe('cluster pools recovering from what happened in etcd meanwhile', () => 
     for (const i of [0, 1, 2]) cluster.startMember(i);
     await cluster.waitReady(60_000);
   }, 180_000);
+
+  it('berthctl cluster pools, nodes, blocks, check and release-node read etcd; status and metrics show the cluster state', async () => {
+    const e = createClusterNode(cluster, 'recover-e', CONFIG);
+    nodes.push(e);
+    await e.start();
+    await e.client.call('Allocate', allocateRequest('e-0', 'pods'), 30_000);
+    const ctl = (...args: string[]) => berthctl(e.daemon.socketPath, 'cluster', '--etcd-endpoints', cluster.endpoints.join(','), ...args);
+    const pools = ctl('pools', '--json');
+    expect(pools.code, pools.stderr).toBe(0);
+    expect(JSON.parse(pools.stdout)).toEqual([expect.objectContaining({ name: 'pods', subnet: '10.245.0.0/24', blockSize: 28, totalBlocks: '16' })]);
+    const listed = ctl('nodes', '--json');
+    expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ name: 'recover-e', alive: true }));
+    const blocks = JSON.parse(ctl('blocks', '--json').stdout) as { cidr: string; node: string }[];
+    const mine = blocks.filter((block) => block.node === 'recover-e');
+    expect(mine.length).toBeGreaterThan(0);
+    expect(ctl('blocks').stdout).toMatch(/^BLOCK\s+POOL\s+NODE/);
+    // Alive: refused without --force.
+    const refused = ctl('release-node', 'recover-e');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('node "recover-e" is alive');
+    // The garbage written by the test above is found.
+    const check = ctl('check', '--json');
+    expect(check.code).toBe(1);
+    expect((JSON.parse(check.stdout) as { findings: string[] }).findings.some((line) => line.startsWith('bad record:'))).toBe(true);
+    const status = berthctl(e.daemon.socketPath, 'status');
+    expect(status.stdout).toContain('cluster: connected to etcd');
+    expect(status.stdout).toContain(`pods: ${mine.length} block(s)`);
+    const metrics = await metricsOf(e);
+    expect(metrics).toContain('berth_cluster_connected 1');
+    expect(metrics).toMatch(/berth_cluster_claims_total\{pool="pods",result="claimed"\} [1-9]/);
+    expect(metrics).toMatch(/berth_cluster_claim_duration_seconds_count\{pool="pods"\} [1-9]/);
+    const unreachable = berthctl(e.daemon.socketPath, 'cluster', '--etcd-endpoints', '127.0.0.1:1', '--etcd-timeout-ms', '500', 'blocks');
+    expect(unreachable.code).toBe(3);
+  }, 120_000);
 });
