@@ -20,6 +20,7 @@ import type { ClusterBlockRecord } from '../store/clusterBlockStore.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PoolCatalogue } from './poolCatalogue.ts';
+import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
 import { definitionOf } from './clusterPoolDefinition.ts';
 import { PoolState } from './poolState.ts';
 
@@ -376,28 +377,6 @@ export class ClusterBlockSupply {
     const { first, last } = cidrBounds({ family: pool.family, network: block.first, prefixLength: block.prefixLength });
     return this.options.store.listLeases({ networkInstance: pool.network }).filter((lease) => lease.address >= first && lease.address <= last);
   }
-}
-
-/** Free addresses below this start a background claim: a quarter of a block. */
-function lowWater(pool: ClusterPoolConfig): bigint {
-  const size = 1n << BigInt(familyBits(pool.family) - pool.blockSize);
-  return size / 4n > 1n ? size / 4n : 1n;
-}
-
-function blockBounds(block: { first: bigint; prefixLength: number; family: 4 | 6 }) {
-  const { first, last } = cidrBounds({ family: block.family, network: block.first, prefixLength: block.prefixLength });
-  return { start: first, end: last };
-}
-
-/** Free addresses of a pool inside one of its blocks. */
-function blockFree(state: PoolState, interval: { start: bigint; end: bigint }): bigint {
-  let allocatable = 0n;
-  for (const range of state.allocatable) {
-    const start = range.start > interval.start ? range.start : interval.start;
-    const end = range.end < interval.end ? range.end : interval.end;
-    if (start <= end) allocatable += end - start + 1n;
-  }
-  return allocatable - state.taken.countWithin(interval);
 }
 
 class DeadlineReached extends Error {}
