@@ -31,7 +31,7 @@ describe('cluster pools on a real etcd', () => {
     const reply = await node.client.call<{ allocations: { address: string; gateway: string; pool: string }[] }>('Allocate', allocateRequest('c1', 'pods'));
     expect(reply.allocations[0]).toMatchObject({ pool: 'pods' });
     const address = reply.allocations[0]!.address;
-    const store = cluster.store();
+    const store = cluster.store({ deadlineMs: 10_000 });
     const { blocks } = await new BlockClaimer({ store, node: 'reader' }).listBlocks('pods');
     await store.close();
     expect(blocks.length).toBeGreaterThanOrEqual(1);

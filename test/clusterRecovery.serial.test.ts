@@ -55,7 +55,7 @@ describe('cluster pools recovering from what happened in etcd meanwhile', () => 
 
     // The operator gives node a's blocks back (a is stopped, so no --force is needed), and they
     // become node b's (written as b's claim would write them; b adopts them when it starts).
-    const store = cluster.store();
+    const store = cluster.store({ deadlineMs: 10_000 });
     const claimer = new BlockClaimer({ store, node: 'operator' });
     const { released } = await claimer.releaseNode('recover-a');
     expect(released.map((block) => block.cidr).sort()).toEqual([...before].sort());
@@ -98,7 +98,7 @@ describe('cluster pools recovering from what happened in etcd meanwhile', () => 
   }, 180_000);
 
   it('garbage under the prefix is refused and reported; berthd keeps serving', async () => {
-    const store = cluster.store();
+    const store = cluster.store({ deadlineMs: 10_000 });
     for (const [key, value] of [
       ['/berth/blocks/pods/10.245.0.240-28', 'not json'],
       ['/berth/blocks/pods/garbage', '{"v":1}'],

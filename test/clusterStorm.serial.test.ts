@@ -19,7 +19,8 @@ interface AllocateReply { allocations: { address: string; pool: string }[] }
 interface StatusReply { pools: { name: string; free: string }[]; cluster: { connected: boolean; outage: string; pools: { pool: string; blocks: string[] }[] } }
 
 async function etcdBlocks(cluster: EtcdCluster): Promise<ClusterBlock[]> {
-  const store = cluster.store();
+  // Generous: the test's own reads share a busy machine with twenty daemons and etcd.
+  const store = cluster.store({ deadlineMs: 10_000 });
   try {
     const { blocks, problems } = await new BlockClaimer({ store, node: 'test-reader' }).listBlocks('pods');
     expect(problems).toEqual([]);

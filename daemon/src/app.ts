@@ -70,6 +70,8 @@ export class BerthApp {
   private clusterStore: ClaimStore | undefined;
   /** Why the last reload was refused; empty when the served pools are the source's. */
   configError = '';
+  /** Deprecation warnings already logged: each once, not at every reload. */
+  private readonly deprecationsLogged = new Set<string>();
 
   static async start(options: AppOptions): Promise<BerthApp> {
     const log = options.logger;
@@ -98,6 +100,7 @@ export class BerthApp {
       app.blockSupply = blockSupply;
       app.clusterPoolConfigs = config.clusterPools;
       app.clusterStore = blockSupply?.engineStore;
+      app.logDeprecations(config);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -150,6 +153,7 @@ export class BerthApp {
     } catch (error) {
       return refuse('invalid', error instanceof ConfigError ? error.problems.map(formatConfigProblem) : [String(error)]);
     }
+    this.logDeprecations(config);
     const clusterProblem = this.clusterPoolsChanged(config);
     if (clusterProblem) return refuse('refused', [clusterProblem]);
     const plan = await this.commitQueue.submit((unit) => {
@@ -179,6 +183,14 @@ export class BerthApp {
   private clusterPoolsChanged(config: BerthConfig): string | undefined {
     if (sameConfig(this.clusterPoolConfigs, config.clusterPools)) return undefined;
     return 'clusterPools changed: cluster pool definitions are recorded in the cluster store and apply at start; restart berthd to serve the new ones (a changed definition of a pool in use is refused cluster-wide)';
+  }
+
+  private logDeprecations(config: BerthConfig): void {
+    for (const warning of config.deprecations ?? []) {
+      if (this.deprecationsLogged.has(warning)) continue;
+      this.deprecationsLogged.add(warning);
+      this.options.logger.warn({ event: 'config.deprecated', source: this.options.poolSource.description }, warning);
+    }
   }
 
   /** Base URL of the metrics listener (its real port when 0 was asked for). */

@@ -30,7 +30,7 @@ export function createClusterNode(cluster: EtcdCluster, name: string, config: st
   const dir = mkdtempSync(join(tmpdir(), `berth-clusterpool-${name}-`));
   const daemon = createDaemon(dir, config);
   const args = ['--node-name', name, '--etcd-endpoints', cluster.endpoints.join(','), '--etcd-prefix', options.prefix ?? '/berth',
-    '--etcd-timeout-ms', '1000', '--block-idle-seconds', String(options.blockIdleSeconds ?? 0), '--netns-grace-seconds', '0', '--log-level', 'info',
+    '--etcd-timeout-ms', '3000', '--block-idle-seconds', String(options.blockIdleSeconds ?? 0), '--netns-grace-seconds', '0', '--log-level', 'info',
     ...(options.labels ? ['--node-labels', options.labels] : []), ...(options.extraArgs ?? [])];
   let client: IpamTestClient | undefined;
   const node: ClusterNode = {

@@ -17,7 +17,7 @@ export function clusterPoolAsAddressPool(pool: ClusterPoolConfig, blocks: readon
     return pool.gateway === 'firstOfBlock' ? { start: first, end: last, prefixLength: block.prefixLength, gateway: first + 1n } : { start: first, end: last };
   });
   return {
-    kind: 'address', name: pool.name, network: pool.network, labels: pool.labels, family: pool.family, subnet: pool.subnet,
+    kind: 'address', name: pool.name, addressSpace: pool.addressSpace, labels: pool.labels, family: pool.family, subnet: pool.subnet,
     reclaimDelaySeconds: pool.reclaimDelaySeconds, strategy: pool.strategy, ranges, exclude: pool.exclude,
     routes: pool.routes, dns: pool.dns, preAllocations: [],
   };

@@ -12,6 +12,8 @@ export type Mapping = { readonly [key: string]: unknown };
 
 export class Problems {
   readonly list: ConfigProblem[] = [];
+  /** Keys still accepted under an old name: the file works, its owner should update it. */
+  readonly deprecations: string[] = [];
   /** Records a problem; returns undefined so that parsers can `return problems.add(...)`. */
   add(path: string, message: string): undefined {
     this.list.push({ path, message });
@@ -21,7 +23,7 @@ export class Problems {
 
 export interface CommonFields {
   readonly name?: string;
-  readonly network: string;
+  readonly addressSpace: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly subnet?: Cidr;
   readonly reclaimDelaySeconds: number;
@@ -29,7 +31,7 @@ export interface CommonFields {
 
 /** The settings both pool kinds carry, once their own checks passed. */
 export function sharedSettings(name: string, common: CommonFields, subnet: Cidr) {
-  return { name, network: common.network, labels: common.labels, family: subnet.family, subnet, reclaimDelaySeconds: common.reclaimDelaySeconds };
+  return { name, addressSpace: common.addressSpace, labels: common.labels, family: subnet.family, subnet, reclaimDelaySeconds: common.reclaimDelaySeconds };
 }
 
 /** Unknown keys are problems, with a suggestion; a key of the other pool kind says so. */
@@ -55,10 +57,10 @@ export function parseName(value: unknown, path: string, problems: Problems): str
   return value;
 }
 
-export function parseNetworkName(value: unknown, path: string, problems: Problems): string | undefined {
+export function parseAddressSpaceName(value: unknown, path: string, problems: Problems): string | undefined {
   if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
   if (!POOL_NAME.test(value)) {
-    return problems.add(path, `${show(value)} is not a valid network name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
+    return problems.add(path, `${show(value)} is not a valid address space name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
   }
   return value;
 }

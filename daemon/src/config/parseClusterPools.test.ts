@@ -47,10 +47,10 @@ clusterPools:
     },
     {
       name: 'overlapping cluster pools, and a cluster pool over a local pool of the same network',
-      text: `pools:\n  - { name: local, subnet: 10.9.0.0/24 }\nclusterPools:\n  - { name: a, subnet: 10.0.0.0/16 }\n  - { name: b, subnet: 10.0.128.0/17 }\n  - { name: c, subnet: 10.9.0.0/16 }\n  - { name: d, subnet: 10.9.0.0/16, network: other }\n`,
+      text: `pools:\n  - { name: local, subnet: 10.9.0.0/24 }\nclusterPools:\n  - { name: a, subnet: 10.0.0.0/16 }\n  - { name: b, subnet: 10.0.128.0/17 }\n  - { name: c, subnet: 10.9.0.0/16 }\n  - { name: d, subnet: 10.9.0.0/16, addressSpace: other }\n`,
       problems: [
-        'clusterPools[1].subnet: overlaps clusterPools[0] ("a", 10.0.0.0/16) in network "default": two cluster pools would claim the same blocks',
-        'clusterPools[2].subnet: overlaps pools[0] ("local", 10.9.0.0/24) in network "default": a block would hand out addresses the local pool also hands out',
+        'clusterPools[1].subnet: overlaps clusterPools[0] ("a", 10.0.0.0/16) in address space "default": two cluster pools would claim the same blocks',
+        'clusterPools[2].subnet: overlaps pools[0] ("local", 10.9.0.0/24) in address space "default": a block would hand out addresses the local pool also hands out',
       ],
     },
     {

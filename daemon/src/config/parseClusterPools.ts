@@ -4,12 +4,12 @@ import { cidrBounds, familyBits, formatCidr, type Cidr } from '../ip/address.ts'
 import { intervalsOverlap, mergeIntervals } from './addressIntervals.ts';
 import { ADDRESS_STRATEGIES, parseDns, parseExclude, parseRoutes } from './addressPoolConfig.ts';
 import {
-  checkKeys, describeType, isMapping, parseChoice, parseInteger, parseLabels, parseName, parseNetworkName, parseSubnet, type Problems,
+  checkKeys, describeType, isMapping, parseChoice, parseInteger, parseLabels, parseName, parseAddressSpaceName, parseSubnet, type Problems,
 } from './configFields.ts';
 import { MAX_RECLAIM_DELAY_SECONDS, type ParsedPool } from './parsePoolConfig.ts';
-import { DEFAULT_NETWORK, type BlockGatewayPolicy, type ClusterPoolConfig } from './types.ts';
+import { DEFAULT_ADDRESS_SPACE, type BlockGatewayPolicy, type ClusterPoolConfig } from './types.ts';
 
-const CLUSTER_POOL_KEYS = ['name', 'network', 'labels', 'subnet', 'strategy', 'reclaimDelaySeconds', 'blockSize', 'exclude', 'gateway', 'routes', 'dns', 'nodeSelector'];
+const CLUSTER_POOL_KEYS = ['name', 'addressSpace', 'labels', 'subnet', 'strategy', 'reclaimDelaySeconds', 'blockSize', 'exclude', 'gateway', 'routes', 'dns', 'nodeSelector'];
 const GATEWAY_POLICIES: readonly BlockGatewayPolicy[] = ['firstOfBlock', 'none'];
 /** Calico's defaults: 64 addresses (IPv4) or 64 (IPv6) a block, ~35 etcd writes per 1,000 pods. */
 export const DEFAULT_BLOCK_SIZE = { 4: 26, 6: 122 } as const;
@@ -18,7 +18,7 @@ const MAX_BLOCK_BITS = 24;
 
 export interface ParsedClusterPool {
   readonly name?: string;
-  readonly network: string;
+  readonly addressSpace: string;
   readonly subnet?: Cidr;
   readonly config?: ClusterPoolConfig;
 }
@@ -31,12 +31,12 @@ export function parseClusterPools(value: unknown, path: string, problems: Proble
 function parseClusterPool(entry: unknown, path: string, problems: Problems): ParsedClusterPool {
   if (!isMapping(entry)) {
     problems.add(path, `must be a mapping with name and subnet, not ${describeType(entry)}`);
-    return { network: DEFAULT_NETWORK };
+    return { addressSpace: DEFAULT_ADDRESS_SPACE };
   }
   const before = problems.list.length;
   checkKeys(entry, path, CLUSTER_POOL_KEYS, problems);
   const name = parseName(entry.name, `${path}.name`, problems);
-  const network = entry.network === undefined ? DEFAULT_NETWORK : parseNetworkName(entry.network, `${path}.network`, problems) ?? DEFAULT_NETWORK;
+  const addressSpace = entry.addressSpace === undefined ? DEFAULT_ADDRESS_SPACE : parseAddressSpaceName(entry.addressSpace, `${path}.addressSpace`, problems) ?? DEFAULT_ADDRESS_SPACE;
   const labels = entry.labels === undefined ? {} : parseLabels(entry.labels, `${path}.labels`, problems) ?? {};
   const nodeSelector = entry.nodeSelector === undefined ? {} : parseLabels(entry.nodeSelector, `${path}.nodeSelector`, problems) ?? {};
   const subnet = parseSubnet(entry.subnet, `${path}.subnet`, problems);
@@ -70,12 +70,12 @@ function parseClusterPool(entry: unknown, path: string, problems: Problems): Par
   const routes = parseRoutes(entry.routes, `${path}.routes`, family, problems);
   const dns = parseDns(entry.dns, `${path}.dns`, problems);
   const ok = problems.list.length === before;
-  const parsed = { ...(name === undefined ? {} : { name }), network, ...(subnet === undefined ? {} : { subnet }) };
+  const parsed = { ...(name === undefined ? {} : { name }), addressSpace, ...(subnet === undefined ? {} : { subnet }) };
   if (!ok || name === undefined || subnet === undefined || strategy === undefined || gateway === undefined || blockSize === undefined) return parsed;
   return {
     ...parsed,
     config: {
-      kind: 'cluster', name, network, labels, family: subnet.family, subnet, reclaimDelaySeconds, strategy, blockSize,
+      kind: 'cluster', name, addressSpace, labels, family: subnet.family, subnet, reclaimDelaySeconds, strategy, blockSize,
       exclude: mergeIntervals((exclude ?? []).map((item) => item.interval)), gateway, routes, dns, nodeSelector,
     },
   };
@@ -83,7 +83,7 @@ function parseClusterPool(entry: unknown, path: string, problems: Problems): Par
 
 /**
  * Names are unique across every kind of pool; a cluster pool's subnet overlaps no other cluster
- * pool's and no local pool's of the same network (the blocks would hand out the same addresses).
+ * pool's and no local pool's of the same address space (the blocks would hand out the same addresses).
  */
 export function checkClusterPools(cluster: readonly ParsedClusterPool[], local: readonly ParsedPool[], problems: Problems): void {
   cluster.forEach((pool, i) => {
@@ -95,15 +95,15 @@ export function checkClusterPools(cluster: readonly ParsedClusterPool[], local: 
       else if (clusterIndex < i) problems.add(`${path}.name`, `"${pool.name}" is already the name of clusterPools[${clusterIndex}]`);
     }
     if (pool.subnet === undefined) return;
-    const overlapping = (other: { subnet?: Cidr; network: string }) => other.subnet !== undefined && other.network === pool.network
+    const overlapping = (other: { subnet?: Cidr; addressSpace: string }) => other.subnet !== undefined && other.addressSpace === pool.addressSpace
       && other.subnet.family === pool.subnet!.family && overlaps(other.subnet, pool.subnet!);
     const earlier = cluster.slice(0, i).findIndex(overlapping);
     const localIndex = local.findIndex(overlapping);
     const describe = (other: { name?: string; subnet?: Cidr }) => `${other.name === undefined ? '' : `"${other.name}", `}${formatCidr(other.subnet!.network, other.subnet!.prefixLength, other.subnet!.family)}`;
     if (earlier >= 0) {
-      problems.add(`${path}.subnet`, `overlaps clusterPools[${earlier}] (${describe(cluster[earlier]!)}) in network "${pool.network}": two cluster pools would claim the same blocks`);
+      problems.add(`${path}.subnet`, `overlaps clusterPools[${earlier}] (${describe(cluster[earlier]!)}) in address space "${pool.addressSpace}": two cluster pools would claim the same blocks`);
     } else if (localIndex >= 0) {
-      problems.add(`${path}.subnet`, `overlaps pools[${localIndex}] (${describe(local[localIndex]!)}) in network "${pool.network}": a block would hand out addresses the local pool also hands out`);
+      problems.add(`${path}.subnet`, `overlaps pools[${localIndex}] (${describe(local[localIndex]!)}) in address space "${pool.addressSpace}": a block would hand out addresses the local pool also hands out`);
     }
   });
 }

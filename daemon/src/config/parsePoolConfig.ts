@@ -8,16 +8,16 @@ import { parseAddressPool } from './addressPoolConfig.ts';
 import { intervalsOverlap } from './addressIntervals.ts';
 import { ConfigError } from './configError.ts';
 import {
-  checkKeys, describeType, isMapping, parseInteger, parseLabels, parseName, parseNetworkName, parseSubnet, Problems, show, type CommonFields, type Mapping,
+  checkKeys, describeType, isMapping, parseInteger, parseLabels, parseAddressSpaceName, parseName, parseSubnet, Problems, show, type CommonFields, type Mapping,
 } from './configFields.ts';
 import { checkClusterPools, parseClusterPools } from './parseClusterPools.ts';
 import { parsePrefixPool } from './prefixPoolConfig.ts';
-import { DEFAULT_NETWORK, type BerthConfig, type PoolConfig, type PrefixPoolConfig } from './types.ts';
+import { DEFAULT_ADDRESS_SPACE, type BerthConfig, type PoolConfig, type PrefixPoolConfig } from './types.ts';
 import { yamlErrorMessage } from './yamlDiagnostics.ts';
 
 export const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
 const ROOT_KEYS = ['pools', 'clusterPools'];
-const COMMON_POOL_KEYS = ['name', 'kind', 'network', 'labels', 'subnet', 'strategy', 'reclaimDelaySeconds'];
+const COMMON_POOL_KEYS = ['name', 'kind', 'addressSpace', 'labels', 'subnet', 'strategy', 'reclaimDelaySeconds'];
 const ADDRESS_POOL_KEYS = [...COMMON_POOL_KEYS, 'ranges', 'exclude', 'gateway', 'routes', 'dns', 'preAllocations'];
 const PREFIX_POOL_KEYS = [...COMMON_POOL_KEYS, 'prefixLength', 'reservedSubnets'];
 
@@ -58,12 +58,12 @@ export function parsePoolConfig(text: string, sourceName: string): BerthConfig {
     }
   }
   if (problems.list.length > 0) throw new ConfigError(sourceName, problems.list);
-  return { pools, prefixPools, clusterPools: clusterPools.flatMap((entry) => entry.config ?? []) };
+  return { pools, prefixPools, clusterPools: clusterPools.flatMap((entry) => entry.config ?? []), ...(problems.deprecations.length > 0 ? { deprecations: problems.deprecations } : {}) };
 }
 
 export interface ParsedPool {
   readonly name?: string;
-  readonly network: string;
+  readonly addressSpace: string;
   readonly subnet?: Cidr;
   /** Present only when the pool had no problems of its own. */
   readonly config?: PoolConfig | PrefixPoolConfig;
@@ -72,34 +72,50 @@ export interface ParsedPool {
 function parsePool(entry: unknown, path: string, problems: Problems): ParsedPool {
   if (!isMapping(entry)) {
     problems.add(path, `must be a mapping with name and subnet, not ${describeType(entry)}`);
-    return { network: DEFAULT_NETWORK };
+    return { addressSpace: DEFAULT_ADDRESS_SPACE };
   }
   const kind = entry.kind === undefined ? 'address' : entry.kind;
   if (kind !== 'address' && kind !== 'prefix') {
     problems.add(`${path}.kind`, `${show(kind)} is not a pool kind: use "address" (single addresses for CNI ADD) or "prefix" (whole subnets for AllocatePrefix)`);
-    return { network: DEFAULT_NETWORK };
+    return { addressSpace: DEFAULT_ADDRESS_SPACE };
   }
   const before = problems.list.length;
-  checkKeys(entry, path, kind === 'address' ? ADDRESS_POOL_KEYS : PREFIX_POOL_KEYS, problems,
+  // The old key of addressSpace is accepted (parseAddressSpace) but never suggested.
+  const { network: _oldAddressSpaceKey, ...current } = entry;
+  checkKeys(current, path, kind === 'address' ? ADDRESS_POOL_KEYS : PREFIX_POOL_KEYS, problems,
     kind === 'prefix' ? { name: 'a prefix pool', keys: ADDRESS_POOL_KEYS } : undefined);
   const common = parseCommon(entry, path, problems);
-  const { name, subnet, network } = common;
+  const { name, subnet, addressSpace } = common;
   const config = kind === 'address' ? parseAddressPool(entry, path, common, problems) : parsePrefixPool(entry, path, common, problems);
   const ok = problems.list.length === before && config !== undefined;
-  return { ...(name === undefined ? {} : { name }), network, ...(subnet === undefined ? {} : { subnet }), ...(ok ? { config } : {}) };
+  return { ...(name === undefined ? {} : { name }), addressSpace, ...(subnet === undefined ? {} : { subnet }), ...(ok ? { config } : {}) };
 }
 
 function parseCommon(entry: Mapping, path: string, problems: Problems): CommonFields {
   const name = parseName(entry.name, `${path}.name`, problems);
-  const network = entry.network === undefined ? DEFAULT_NETWORK : parseNetworkName(entry.network, `${path}.network`, problems) ?? DEFAULT_NETWORK;
+  const addressSpace = parseAddressSpace(entry, path, name, problems);
   const labels = entry.labels === undefined ? {} : parseLabels(entry.labels, `${path}.labels`, problems) ?? {};
   const subnet = parseSubnet(entry.subnet, `${path}.subnet`, problems);
   const reclaimDelaySeconds = entry.reclaimDelaySeconds === undefined
     ? 0 : parseInteger(entry.reclaimDelaySeconds, `${path}.reclaimDelaySeconds`, 0, MAX_RECLAIM_DELAY_SECONDS, problems) ?? 0;
-  return { ...(name === undefined ? {} : { name }), network, labels, ...(subnet === undefined ? {} : { subnet }), reclaimDelaySeconds };
+  return { ...(name === undefined ? {} : { name }), addressSpace, labels, ...(subnet === undefined ? {} : { subnet }), reclaimDelaySeconds };
 }
 
-/** Names must be unique across both kinds, and subnets of one network may not overlap. */
+/** `addressSpace`, or its old name `network` (which now means only the CNI network name of a lease). */
+function parseAddressSpace(entry: Mapping, path: string, name: string | undefined, problems: Problems): string {
+  if (entry.network !== undefined && entry.addressSpace !== undefined) {
+    return problems.add(`${path}.network`, 'is the old name of addressSpace: give addressSpace only') ?? DEFAULT_ADDRESS_SPACE;
+  }
+  const key = entry.network !== undefined ? 'network' : 'addressSpace';
+  if (entry[key] === undefined) return DEFAULT_ADDRESS_SPACE;
+  const addressSpace = parseAddressSpaceName(entry[key], `${path}.${key}`, problems) ?? DEFAULT_ADDRESS_SPACE;
+  if (key === 'network') {
+    problems.deprecations.push(`${path}.network${name === undefined ? '' : ` (pool "${name}")`}: "network" is deprecated; write "addressSpace: ${addressSpace}"`);
+  }
+  return addressSpace;
+}
+
+/** Names must be unique across both kinds, and subnets of one address space may not overlap. */
 function checkAcrossPools(pools: readonly ParsedPool[], problems: Problems): void {
   const firstIndexByName = new Map<string, number>();
   pools.forEach((pool, i) => {
@@ -114,11 +130,11 @@ function checkAcrossPools(pools: readonly ParsedPool[], problems: Problems): voi
     const bounds = cidrBounds(subnet);
     for (let j = 0; j < i; j++) {
       const other = pools[j]!;
-      if (other.subnet === undefined || other.subnet.family !== subnet.family || other.network !== pool.network) continue;
+      if (other.subnet === undefined || other.subnet.family !== subnet.family || other.addressSpace !== pool.addressSpace) continue;
       const otherBounds = cidrBounds(other.subnet);
       if (intervalsOverlap({ start: bounds.first, end: bounds.last }, { start: otherBounds.first, end: otherBounds.last })) {
         const otherText = formatCidr(other.subnet.network, other.subnet.prefixLength, other.subnet.family);
-        problems.add(`pools[${i}].subnet`, `overlaps pools[${j}] (${other.name === undefined ? '' : `"${other.name}", `}${otherText}) in network "${pool.network}"; pools of one network share its addresses (give one of them another network to allow the overlap)`);
+        problems.add(`pools[${i}].subnet`, `overlaps pools[${j}] (${other.name === undefined ? '' : `"${other.name}", `}${otherText}) in address space "${pool.addressSpace}"; pools of one address space share its addresses (give one of them another addressSpace to allow the overlap)`);
         return;
       }
     }

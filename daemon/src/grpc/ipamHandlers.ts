@@ -52,7 +52,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     })),
     ListLeases: unary<ListLeasesRequest>(deps, 'ListLeases', (request) => {
       const state = leaseStateOf(request.state);
-      const filter = { pool: request.pool, containerId: request.containerId, network: request.network, networkInstance: request.networkInstance };
+      const filter = { pool: request.pool, containerId: request.containerId, network: request.network, addressSpace: request.addressSpace };
       return { leases: service.listLeases({ ...filter, ...(state === undefined ? {} : { state }) }).map(toLeaseMessage) };
     }),
     ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({

@@ -75,7 +75,6 @@ export class ClusterBlockSupply {
   private readonly refused = new Map<string, string>();
   private readonly claiming = new Map<string, Promise<void>>();
   private readonly emptySince = new Map<string, number>();
-  private firstSync: Promise<void> | undefined;
   private syncing: Promise<void> | undefined;
   private lastReconcile = 0;
   private presenceStarted = false;
@@ -101,7 +100,7 @@ export class ClusterBlockSupply {
 
   /** Starts the background loop (first contact at once); never waits for the store. */
   start(): void {
-    this.firstSync = this.sync();
+    void this.sync();
     this.schedule();
   }
 
@@ -141,8 +140,9 @@ export class ClusterBlockSupply {
     if (refusal) throw new ClusterUnavailableForPoolError(pool, refusal);
     const limit = Number.isFinite(deadlineMs) ? deadlineMs : Date.now() + DEFAULT_WAIT_MS;
     if (!this.connected) {
-      // Only the very first contact is worth waiting for; after it, not connected means degraded.
-      if (this.firstSync) await withDeadline(this.firstSync, limit).catch(() => undefined);
+      // One round against the store (shared by every waiting ADD, at most one call's deadline):
+      // a blip does not fail ADDs, an outage fails them as soon as that round does.
+      await withDeadline(this.sync(), limit).catch(() => undefined);
       if (!this.connected) throw new ClusterUnavailableForPoolError(pool, `the cluster store is unreachable (${this.outage})`);
     }
     try {
@@ -247,7 +247,7 @@ export class ClusterBlockSupply {
     const cidr = parseCidr(block.cidr);
     // Durable before any address of it is handed out: a restart serves it without the store.
     await this.options.commitQueue.submit((unit) => {
-      this.options.store.clusterBlocks.record({ pool: name, networkInstance: pool.network, family: cidr.family, first: cidr.network, prefixLength: cidr.prefixLength,
+      this.options.store.clusterBlocks.record({ pool: name, addressSpace: pool.addressSpace, family: cidr.family, first: cidr.network, prefixLength: cidr.prefixLength,
         token: block.token, revision: block.revision, claimedAtMs: Date.now() });
       this.rebuild(pool, unit);
     });
@@ -289,14 +289,14 @@ export class ClusterBlockSupply {
       await this.options.commitQueue.submit((unit) => {
         for (const confirmed of moved) {
           const cidr = parseCidr(confirmed.cidr);
-          store.clusterBlocks.setRevision(pool.network, cidr.network, confirmed.token, confirmed.revision);
+          store.clusterBlocks.setRevision(pool.addressSpace, cidr.network, confirmed.token, confirmed.revision);
         }
-        for (const { cidr } of lost) store.clusterBlocks.markLost(pool.network, cidr.network, Date.now());
+        for (const { cidr } of lost) store.clusterBlocks.markLost(pool.addressSpace, cidr.network, Date.now());
         for (const { block, cidr } of adopted) {
-          store.clusterBlocks.record({ pool: pool.name, networkInstance: pool.network, family: cidr.family, first: cidr.network, prefixLength: cidr.prefixLength,
+          store.clusterBlocks.record({ pool: pool.name, addressSpace: pool.addressSpace, family: cidr.family, first: cidr.network, prefixLength: cidr.prefixLength,
             token: block.token, revision: block.revision, claimedAtMs: Date.parse(block.claimedAt) || Date.now() });
         }
-        for (const block of lostWithoutLeases) store.clusterBlocks.remove(pool.network, block.first);
+        for (const block of lostWithoutLeases) store.clusterBlocks.remove(pool.addressSpace, block.first);
         if (lost.length + adopted.length + lostWithoutLeases.length > 0) this.rebuild(pool, unit);
       });
       for (const { block, now, cidr } of lost) {
@@ -335,7 +335,7 @@ export class ClusterBlockSupply {
           const remaining = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
           if (!current || remaining.length <= 1 || current.taken.countWithin(interval) > 0n) return false;
           if (current.usage().free - blockFree(current, interval) < lowWater(pool)) return false;
-          store.clusterBlocks.remove(pool.network, block.first);
+          store.clusterBlocks.remove(pool.addressSpace, block.first);
           this.rebuild(pool, unit);
           return true;
         });
@@ -375,7 +375,7 @@ export class ClusterBlockSupply {
 
   private leasesIn(pool: ClusterPoolConfig, block: { first: bigint; prefixLength: number }) {
     const { first, last } = cidrBounds({ family: pool.family, network: block.first, prefixLength: block.prefixLength });
-    return this.options.store.listLeases({ networkInstance: pool.network }).filter((lease) => lease.address >= first && lease.address <= last);
+    return this.options.store.listLeases({ addressSpace: pool.addressSpace }).filter((lease) => lease.address >= first && lease.address <= last);
   }
 }
 

@@ -13,7 +13,7 @@ export function definitionOf(pool: ClusterPoolConfig): ClusterPoolDefinition {
     blockSize: pool.blockSize,
     exclude: pool.exclude.flatMap((interval) => intervalAsCidrs(interval, familyBits(pool.family)).map(([start, length]) => `${text(start)}/${length}`)),
     settings: {
-      network: pool.network, gateway: pool.gateway, strategy: pool.strategy, reclaimDelaySeconds: pool.reclaimDelaySeconds,
+      addressSpace: pool.addressSpace, gateway: pool.gateway, strategy: pool.strategy, reclaimDelaySeconds: pool.reclaimDelaySeconds,
       routes: pool.routes.map((route) => ({ ...route })), dns: { ...pool.dns, nameservers: [...pool.dns.nameservers], search: [...pool.dns.search], options: [...pool.dns.options] },
       nodeSelector: { ...pool.nodeSelector }, labels: { ...pool.labels },
     },

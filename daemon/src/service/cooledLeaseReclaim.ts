@@ -29,11 +29,11 @@ export async function reclaimCooled(deps: ReclaimDeps, log: Logger): Promise<num
   const reclaimed = await deps.commitQueue.submit((unit) => {
     const cooled: CooledLease[] = [
       ...deps.store.deleteCooledLeases(now).map((lease) => ({
-        kind: 'address' as const, pool: lease.pool, networkInstance: lease.networkInstance, family: lease.family, start: lease.address, end: lease.address,
+        kind: 'address' as const, pool: lease.pool, addressSpace: lease.addressSpace, family: lease.family, start: lease.address, end: lease.address,
         shown: { address: formatAddress(lease.address, lease.family) },
       })),
       ...deps.store.prefixes.deleteCooled(now).map((lease) => ({
-        kind: 'prefix' as const, pool: lease.pool, networkInstance: lease.networkInstance, family: lease.family, ...prefixInterval(lease.first, lease.prefixLength, lease.family),
+        kind: 'prefix' as const, pool: lease.pool, addressSpace: lease.addressSpace, family: lease.family, ...prefixInterval(lease.first, lease.prefixLength, lease.family),
         shown: { prefix: formatCidr(lease.first, lease.prefixLength, lease.family) },
       })),
     ];

@@ -164,7 +164,7 @@ describe('planReload', () => {
 
   it.each([
     ['removing a pool with leases', CONFIG.replace(/  - name: one\n    subnet: 10\.1\.0\.0\/32\n/, '').replace(/  - name: a4\n    subnet: 10\.0\.0\.0\/29\n    gateway: 10\.0\.0\.1\n/, ''), /removing pool "a4" would orphan its 1 lease/],
-    ['moving a pool with leases to another network', CONFIG.replace('gateway: 10.0.0.1', 'gateway: 10.0.0.1\n    network: other'), /pool "a4": moving it from network "default" to "other" would leave its 1 lease\(s\) in the old network/],
+    ['moving a pool with leases to another address space', CONFIG.replace('gateway: 10.0.0.1', 'gateway: 10.0.0.1\n    addressSpace: other'), /pool "a4": moving it from address space "default" to "other" would leave its 1 lease\(s\) in the old address space/],
     ['shrinking a range under a lease', CONFIG.replace('gateway: 10.0.0.1', 'gateway: 10.0.0.1\n    exclude: [10.0.0.2]'), /pool "a4": the new ranges no longer cover leased addresses 10\.0\.0\.2/],
   ])('refuses %s', async (_name, text, message) => {
     await allocate('c1', ['a4']);

@@ -180,7 +180,7 @@ export class IpamService {
   async releaseExact(leases: readonly LeaseRecord[], log: Logger, event: string, reason: string): Promise<LeaseRecord[]> {
     if (leases.length === 0) return [];
     const released = await this.commitQueue.submit((unit) => leases.filter((lease) => {
-      const current = this.store.leaseAt(lease.networkInstance, lease.address);
+      const current = this.store.leaseAt(lease.addressSpace, lease.address);
       return current !== undefined && current.state === 'active' && current.containerId === lease.containerId && current.ifname === lease.ifname && current.pool === lease.pool;
     }).map((lease) => this.releaseInTransaction(lease, unit)));
     for (const lease of released) {
@@ -263,10 +263,10 @@ export class IpamService {
       return picked;
     }
     if (pool.taken.has(address)) {
-      const holder = this.store.leaseAt(pool.network, address);
+      const holder = this.store.leaseAt(pool.addressSpace, address);
       if (holder?.state === 'cooling' && holder.pool === pool.name && (holder.address === cooling?.address || preAllocation !== undefined)) {
         // Taking back its own cooling address (or its pre-allocation): the address stays held.
-        this.store.deleteLeaseAt(pool.network, address);
+        this.store.deleteLeaseAt(pool.addressSpace, address);
         pool.coolingCount--;
         unit.onRollback(() => { pool.coolingCount++; });
         return address;
@@ -283,7 +283,7 @@ export class IpamService {
 
   private newLease(command: AllocateCommand, pool: PoolState, address: bigint): NewLease {
     return {
-      pool: pool.name, networkInstance: pool.network, family: pool.config.family, address,
+      pool: pool.name, addressSpace: pool.addressSpace, family: pool.config.family, address,
       containerId: command.containerId, ifname: command.ifname, network: command.network,
       podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid,
       netns: command.netns, bootId: this.bootId, createdAtMs: this.now(),

@@ -26,10 +26,10 @@ export interface PoolEvents {
   reclaimed?(kind: PoolKind, pool: string): void;
 }
 
-/** Where a lease sits, whichever kind: its pool's name, its network and its addresses. */
+/** Where a lease sits, whichever kind: its pool's name, its address space and its first address. */
 export interface LeasePlace {
   readonly pool: string;
-  readonly networkInstance: string;
+  readonly addressSpace: string;
   readonly family: IpFamily;
   readonly start: bigint;
 }
@@ -133,11 +133,11 @@ export class PoolCatalogue {
 
   /**
    * The pool of this kind whose held addresses include a lease: its own pool, or, after a rename,
-   * the pool of the same network whose subnet contains it (it loaded the lease at start).
+   * the pool of the same address space whose subnet contains it (it loaded the lease at start).
    */
   holderOf<K extends PoolKind>(kind: K, lease: LeasePlace): PoolOfKind<K> | undefined {
     const own = this.find(kind, lease.pool);
-    if (own && own.network === lease.networkInstance) return own;
-    return this.ofKind(kind).find((pool) => pool.network === lease.networkInstance && pool.contains(lease.start, lease.family));
+    if (own && own.addressSpace === lease.addressSpace) return own;
+    return this.ofKind(kind).find((pool) => pool.addressSpace === lease.addressSpace && pool.contains(lease.start, lease.family));
   }
 }

@@ -1,4 +1,4 @@
-// The pool model on a real SQLite file, each rule on IPv4 and on IPv6: network instances,
+// The pool model on a real SQLite file, each rule on IPv4 and on IPv6: address spaces,
 // per-range gateway and prefix, pre-allocations, reclaim delay, strategies, selectors.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,21 +59,21 @@ const families = [
 describe.each(families)('IPv$family', ({ subnet, at, other }) => {
   const q = (text: string) => JSON.stringify(text);
 
-  it('network instances: the same subnet in two networks hands out the same addresses independently', async () => {
+  it('address spaces: the same subnet in two address spaces hands out the same addresses independently', async () => {
     open(`pools:
-  - { name: red, network: red, subnet: ${q(subnet)} }
-  - { name: blue, network: blue, subnet: ${q(subnet)} }
+  - { name: red, addressSpace: red, subnet: ${q(subnet)} }
+  - { name: blue, addressSpace: blue, subnet: ${q(subnet)} }
 `);
     expect(await one(allocate('r1', ['red']))).toBe(at(1));
     expect(await one(allocate('b1', ['blue']))).toBe(at(1));
     expect(await one(allocate('b2', ['blue'], { requestedIps: [at(7)] }))).toBe(at(7));
     expect(await one(allocate('r2', ['red'], { requestedIps: [at(7)] }))).toBe(at(7));
     await expect(allocate('r3', ['red'], { requestedIps: [at(7)] })).rejects.toThrow(AddressInUseError);
-    expect(store.listLeases({ networkInstance: 'blue' }).map((l) => l.containerId)).toEqual(['b1', 'b2']);
-    // After a restart each network's pool loads only its own held addresses.
+    expect(store.listLeases({ addressSpace: 'blue' }).map((l) => l.containerId)).toEqual(['b1', 'b2']);
+    // After a restart each address space's pool loads only its own held addresses.
     open(`pools:
-  - { name: red, network: red, subnet: ${q(subnet)} }
-  - { name: blue, network: blue, subnet: ${q(subnet)} }
+  - { name: red, addressSpace: red, subnet: ${q(subnet)} }
+  - { name: blue, addressSpace: blue, subnet: ${q(subnet)} }
 `);
     expect(pools.find('address', 'red')!.taken.size).toBe(2n);
     expect(await one(allocate('r4', ['red']))).toBe(at(2));

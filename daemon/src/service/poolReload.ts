@@ -1,5 +1,5 @@
 // Applying a new pool configuration to a running daemon: growth applies at once; anything that
-// would strand a lease (a removed pool, a moved network, ranges or a subnet no longer covering a
+// would strand a lease (a removed pool, a moved address space, ranges or a subnet no longer covering a
 // held address or prefix) refuses the whole reload, and the old pools stay in service. One plan
 // for every kind; what strands a lease is the only part each kind answers for itself.
 import { intervalsOverlap, subtractIntervals } from '../config/addressIntervals.ts';
@@ -64,8 +64,8 @@ function strandedByChange(pool: ServedPool, replacement: ServedConfig): string |
 }
 
 function strandedAddresses(pool: PoolState, replacement: PoolConfig): string | undefined {
-  if (replacement.network !== pool.config.network && pool.taken.size > 0n) {
-    return `pool "${pool.name}": moving it from network "${pool.config.network}" to "${replacement.network}" would leave its ${pool.taken.size} lease(s) in the old network; release them first`;
+  if (replacement.addressSpace !== pool.config.addressSpace && pool.taken.size > 0n) {
+    return `pool "${pool.name}": moving it from address space "${pool.config.addressSpace}" to "${replacement.addressSpace}" would leave its ${pool.taken.size} lease(s) in the old address space; release them first`;
   }
   const orphaned = orphanedAddresses(pool, replacement);
   return orphaned.length > 0 ? `pool "${pool.name}": the new ranges no longer cover leased addresses ${listed(orphaned)}; release them first` : undefined;
@@ -74,8 +74,8 @@ function strandedAddresses(pool: PoolState, replacement: PoolConfig): string | u
 function strandedPrefixes(pool: PrefixPoolState, replacement: PrefixPoolConfig): string | undefined {
   const held = pool.heldCount;
   if (held === 0) return undefined;
-  if (replacement.network !== pool.config.network || replacement.family !== pool.config.family) {
-    return `prefix pool "${pool.name}": moving it to network "${replacement.network}" or another IP family would strand its ${held} prefix lease(s); release them first`;
+  if (replacement.addressSpace !== pool.config.addressSpace || replacement.family !== pool.config.family) {
+    return `prefix pool "${pool.name}": moving it to address space "${replacement.addressSpace}" or another IP family would strand its ${held} prefix lease(s); release them first`;
   }
   const bounds = cidrBounds(replacement.subnet);
   const prefixes = pool.heldPrefixes();

@@ -58,7 +58,7 @@ export class PoolState {
   static load(config: PoolConfig, store: LeaseStore): PoolState {
     const bounds = cidrBounds(config.subnet);
     const allocatable = allocatableIntervals(config);
-    const taken = TakenAddressSet.fromSorted(store.addressesWithin(config.network, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
+    const taken = TakenAddressSet.fromSorted(store.addressesWithin(config.addressSpace, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
     return new PoolState(config, allocatable, assignableIntervals(config), countAddresses(allocatable), taken,
       store.cursor(config.name), store.coolingCount(config.name));
   }
@@ -67,8 +67,8 @@ export class PoolState {
     return this.config.name;
   }
 
-  get network(): string {
-    return this.config.network;
+  get addressSpace(): string {
+    return this.config.addressSpace;
   }
 
   contains(address: bigint, family: number): boolean {

@@ -32,12 +32,12 @@ export class PrefixPoolState {
   }
 
   /**
-   * Loads what the database holds inside the subnet of the pool's network, whichever pool wrote
+   * Loads what the database holds inside the subnet of the pool's address space, whichever pool wrote
    * it: a prefix left by a renamed pool still blocks its addresses.
    */
   static load(config: PrefixPoolConfig, store: LeaseStore): PrefixPoolState {
     const bounds = cidrBounds(config.subnet);
-    const held = store.prefixes.within(config.network, bounds.first, bounds.last)
+    const held = store.prefixes.within(config.addressSpace, bounds.first, bounds.last)
       .map((lease) => prefixInterval(lease.first, lease.prefixLength, config.family));
     return new PrefixPoolState(config, held, store.prefixes.coolingCount(config.name));
   }
@@ -46,8 +46,8 @@ export class PrefixPoolState {
     return this.config.name;
   }
 
-  get network(): string {
-    return this.config.network;
+  get addressSpace(): string {
+    return this.config.addressSpace;
   }
 
   get bounds(): AddressInterval {

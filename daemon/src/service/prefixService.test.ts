@@ -150,16 +150,16 @@ pools:
   });
 });
 
-describe('prefix pools in two network instances', () => {
-  it('hand out the same prefix independently; pools of one network never share one', async () => {
+describe('prefix pools in two address spaces', () => {
+  it('hand out the same prefix independently; pools of one address space never share one', async () => {
     open(`
 pools:
-  - { name: red, network: red, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
-  - { name: blue, network: blue, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
+  - { name: red, addressSpace: red, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
+  - { name: blue, addressSpace: blue, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
 `);
     expect(await allocate('red', 'x')).toBe('10.50.0.0/24');
     expect(await allocate('blue', 'x')).toBe('10.50.0.0/24');
-    expect(service.listPrefixes({}).map((lease) => `${lease.networkInstance}:${lease.owner}`)).toEqual(['blue:x', 'red:x']);
+    expect(service.listPrefixes({}).map((lease) => `${lease.addressSpace}:${lease.owner}`)).toEqual(['blue:x', 'red:x']);
   });
 });
 

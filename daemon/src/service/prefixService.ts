@@ -118,7 +118,7 @@ export class PrefixService {
       return { lease: held, fresh: false };
     }
     const cooling = this.store.prefixes.coolingOf(pool.name, command.owner).find(matches);
-    if (cooling && cooling.networkInstance === pool.network) {
+    if (cooling && cooling.addressSpace === pool.addressSpace) {
       this.store.prefixes.reactivate(cooling.id);
       pool.coolingCount--;
       unit.onRollback(() => { pool.coolingCount++; });
@@ -126,7 +126,7 @@ export class PrefixService {
     }
     const first = wanted.first !== undefined ? this.checkRequested(pool, wanted.first, wanted.length) : this.pickFree(pool, wanted.length);
     const lease = this.store.prefixes.insert({
-      pool: pool.name, networkInstance: pool.network, family: config.family, first, prefixLength: wanted.length, owner: command.owner, createdAtMs: this.now(),
+      pool: pool.name, addressSpace: pool.addressSpace, family: config.family, first, prefixLength: wanted.length, owner: command.owner, createdAtMs: this.now(),
     });
     const interval = prefixInterval(first, wanted.length, config.family);
     pool.hold(interval);
@@ -140,7 +140,7 @@ export class PrefixService {
     if (pool.touchesReserved(interval)) {
       throw new AddressOutsidePoolError(`requested_prefix: ${text} overlaps a reserved subnet of pool "${pool.name}" (${pool.config.reservedSubnets.map((r) => describeInterval(r, pool.config.family)).join(', ')})`, { pool: pool.name });
     }
-    const holder = this.store.prefixes.overlapping(pool.network, interval.start, interval.end);
+    const holder = this.store.prefixes.overlapping(pool.addressSpace, interval.start, interval.end);
     if (holder) {
       const holderText = formatCidr(holder.first, holder.prefixLength, holder.family);
       const secondsLeft = holder.state === 'cooling' ? Math.max(1, Math.ceil((holder.reusableAtMs - this.now()) / 1000)) : undefined;

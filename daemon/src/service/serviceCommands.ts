@@ -8,6 +8,7 @@ export interface AllocateCommand {
   readonly podName: string;
   readonly podUid: string;
   readonly netns: string;
+  /** CNI network name (the scope of GC), kept on the lease; not the pool's address space. */
   readonly network: string;
   /** Labels of the pod, matched by label pre-allocations. */
   readonly podLabels: Readonly<Record<string, string>>;

@@ -18,7 +18,7 @@ import { requireContainerId, requireIfname } from './validateCommand.ts';
 export interface ImportedLease {
   readonly pool: string; readonly address: string; readonly containerId: string; readonly ifname: string; readonly network: string;
   readonly podNamespace: string; readonly podName: string; readonly podUid: string; readonly netns: string; readonly bootId: string;
-  readonly createdAtUnixMs: number; readonly networkInstance: string;
+  readonly createdAtUnixMs: number; readonly addressSpace: string;
 }
 
 /** A prefix lease as exported by berthctl (text prefix). */
@@ -26,7 +26,7 @@ export interface ImportedPrefix {
   readonly pool: string;
   readonly prefix: string;
   readonly owner: string;
-  readonly networkInstance: string;
+  readonly addressSpace: string;
   readonly createdAtUnixMs: number;
 }
 
@@ -94,20 +94,20 @@ function prepareLease({ store, pools }: StateImportDeps, lease: ImportedLease, f
   requireIfname(lease.ifname, `${field}.ifname`);
   const pool = pools.find('address', lease.pool);
   if (!pool) throw new UnknownPoolError(lease.pool, pools.names('address'));
-  requireSameNetwork(lease.networkInstance, pool, `${field}.network_instance`);
+  requireSameAddressSpace(lease.addressSpace, pool, `${field}.address_space`);
   const address = parseRequestedAddress(lease.address, `${field}.address`);
   if (!pool.contains(address.value, address.family) || !pool.canAssign(address.value)) {
     throw new AddressOutsidePoolError(`${field}.address: ${lease.address} cannot be handed out by pool "${pool.name}"`, { pool: pool.name });
   }
   const record = {
-    pool: pool.name, networkInstance: pool.network, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
+    pool: pool.name, addressSpace: pool.addressSpace, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
     network: lease.network, podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
     netns: lease.netns, bootId: lease.bootId, createdAtMs: lease.createdAtUnixMs || now(),
   };
   return {
     kind: 'address', field, pool, span: { start: record.address, end: record.address },
     conflict() {
-      const holder = store.leaseAt(record.networkInstance, record.address);
+      const holder = store.leaseAt(record.addressSpace, record.address);
       if (holder && holder.containerId === record.containerId && holder.ifname === record.ifname && holder.pool === record.pool) return 'present';
       if (holder) return `${formatAddress(record.address, record.family)} is ${holder.state === 'cooling' ? 'cooling down after' : 'leased to'} container ${holder.containerId} ifname ${holder.ifname}`;
       const other = store.leasesOfAttachment(record.containerId, record.ifname).find((held) => held.pool === record.pool);
@@ -122,7 +122,7 @@ function preparePrefix({ store, pools }: StateImportDeps, entry: ImportedPrefix,
   requireOwner(entry.owner, `${field}.owner`);
   const pool = pools.find('prefix', entry.pool);
   if (!pool) throw pools.unknownPrefixPool(entry.pool, `${field}.pool: `);
-  requireSameNetwork(entry.networkInstance, pool, `${field}.network_instance`);
+  requireSameAddressSpace(entry.addressSpace, pool, `${field}.address_space`);
   if (entry.prefix === '') throw new InvalidArgumentError(`${field}.prefix is required`);
   const wanted = parseWantedPrefix({ prefixLength: 0, requestedPrefix: entry.prefix }, pool, `${field}.prefix`);
   const family = pool.config.family;
@@ -131,11 +131,11 @@ function preparePrefix({ store, pools }: StateImportDeps, entry: ImportedPrefix,
   if (pool.touchesReserved(span)) {
     throw new AddressOutsidePoolError(`${field}.prefix: ${entry.prefix} overlaps a reserved subnet of pool "${pool.name}"`, { pool: pool.name });
   }
-  const record = { pool: pool.name, networkInstance: pool.network, family, first, prefixLength: wanted.length, owner: entry.owner, createdAtMs: entry.createdAtUnixMs || now() };
+  const record = { pool: pool.name, addressSpace: pool.addressSpace, family, first, prefixLength: wanted.length, owner: entry.owner, createdAtMs: entry.createdAtUnixMs || now() };
   return {
     kind: 'prefix', field, pool, span,
     conflict() {
-      const holder = store.prefixes.overlapping(record.networkInstance, span.start, span.end);
+      const holder = store.prefixes.overlapping(record.addressSpace, span.start, span.end);
       if (holder && holder.pool === record.pool && holder.owner === record.owner && holder.first === first && holder.prefixLength === record.prefixLength && holder.state === 'active') return 'present';
       if (holder) {
         return `${formatCidr(first, record.prefixLength, family)} overlaps ${formatCidr(holder.first, holder.prefixLength, holder.family)} ${holder.state === 'cooling' ? 'cooling down after' : 'held by'} owner "${holder.owner}"`;
@@ -148,8 +148,8 @@ function preparePrefix({ store, pools }: StateImportDeps, entry: ImportedPrefix,
   };
 }
 
-function requireSameNetwork(networkInstance: string, pool: ServedPool, field: string): void {
-  if (networkInstance !== '' && networkInstance !== pool.network) {
-    throw new InvalidArgumentError(`${field}: "${networkInstance}" is not the network of pool "${pool.name}" ("${pool.network}")`);
+function requireSameAddressSpace(addressSpace: string, pool: ServedPool, field: string): void {
+  if (addressSpace !== '' && addressSpace !== pool.addressSpace) {
+    throw new InvalidArgumentError(`${field}: "${addressSpace}" is not the address space of pool "${pool.name}" ("${pool.addressSpace}")`);
   }
 }

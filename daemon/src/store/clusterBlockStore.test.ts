@@ -11,7 +11,7 @@ let dir: string;
 beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'berth-clusterpool-blocks-')); });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const block = { pool: 'pods', networkInstance: 'default', family: 4 as const, first: 0x0af40040n, prefixLength: 26, token: 'node-a/1', revision: '7', claimedAtMs: 10 };
+const block = { pool: 'pods', addressSpace: 'default', family: 4 as const, first: 0x0af40040n, prefixLength: 26, token: 'node-a/1', revision: '7', claimedAtMs: 10 };
 
 describe('cluster blocks', () => {
   it('records owned blocks durably, marks a reclaimed one lost, and a new claim of it owned again', () => {

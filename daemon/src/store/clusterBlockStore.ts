@@ -8,7 +8,7 @@ export type BlockState = 'owned' | 'lost';
 
 export interface ClusterBlockRecord {
   readonly pool: string;
-  readonly networkInstance: string;
+  readonly addressSpace: string;
   readonly family: IpFamily;
   readonly first: bigint;
   readonly prefixLength: number;
@@ -42,7 +42,7 @@ export class ClusterBlockStore {
   constructor(db: Database.Database) {
     this.statements = {
       insert: db.prepare(`INSERT INTO cluster_blocks (address_space, first_address, pool, family, prefix_length, cidr_text, token, revision, claimed_at_ms)
-        VALUES (@networkInstance, @first, @pool, @family, @prefixLength, @cidrText, @token, @revision, @claimedAtMs)
+        VALUES (@addressSpace, @first, @pool, @family, @prefixLength, @cidrText, @token, @revision, @claimedAtMs)
         ON CONFLICT (address_space, first_address) DO UPDATE SET pool = excluded.pool, prefix_length = excluded.prefix_length,
           cidr_text = excluded.cidr_text, token = excluded.token, revision = excluded.revision, claimed_at_ms = excluded.claimed_at_ms, state = 'owned', lost_at_ms = 0`),
       all: db.prepare<[], BlockRow>(`SELECT ${COLUMNS} FROM cluster_blocks ORDER BY pool, first_address`),
@@ -56,7 +56,7 @@ export class ClusterBlockStore {
   /** Records an owned block (again, after a reclaim: the new token replaces the old). */
   record(block: Omit<ClusterBlockRecord, 'state' | 'lostAtMs'>): void {
     this.statements.insert.run({
-      networkInstance: block.networkInstance, first: addressKey(block.first), pool: block.pool, family: block.family,
+      addressSpace: block.addressSpace, first: addressKey(block.first), pool: block.pool, family: block.family,
       prefixLength: block.prefixLength, cidrText: formatCidr(block.first, block.prefixLength, block.family), token: block.token, revision: block.revision, claimedAtMs: block.claimedAtMs,
     });
   }
@@ -66,23 +66,23 @@ export class ClusterBlockStore {
   }
 
   /** The block is no longer ours in the cluster; its leases stay until DEL, but nothing new comes from it. */
-  markLost(networkInstance: string, first: bigint, atMs: number): boolean {
-    return this.statements.markLost.run(atMs, networkInstance, addressKey(first)).changes > 0;
+  markLost(addressSpace: string, first: bigint, atMs: number): boolean {
+    return this.statements.markLost.run(atMs, addressSpace, addressKey(first)).changes > 0;
   }
 
   /** The store's current revision of a block still held under the same token. */
-  setRevision(networkInstance: string, first: bigint, token: string, revision: string): void {
-    this.statements.setRevision.run(revision, networkInstance, addressKey(first), token);
+  setRevision(addressSpace: string, first: bigint, token: string, revision: string): void {
+    this.statements.setRevision.run(revision, addressSpace, addressKey(first), token);
   }
 
-  remove(networkInstance: string, first: bigint): boolean {
-    return this.statements.remove.run(networkInstance, addressKey(first)).changes > 0;
+  remove(addressSpace: string, first: bigint): boolean {
+    return this.statements.remove.run(addressSpace, addressKey(first)).changes > 0;
   }
 }
 
 function toRecord(row: BlockRow): ClusterBlockRecord {
   return {
-    pool: row.pool, networkInstance: row.address_space, family: row.family as IpFamily, first: addressFromKey(row.first_address),
+    pool: row.pool, addressSpace: row.address_space, family: row.family as IpFamily, first: addressFromKey(row.first_address),
     prefixLength: row.prefix_length, token: row.token, revision: row.revision, claimedAtMs: row.claimed_at_ms, state: row.state, lostAtMs: row.lost_at_ms,
   };
 }
