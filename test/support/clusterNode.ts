@@ -83,3 +83,18 @@ export function readNodeDatabase(dbPath: string): StoredState {
 export function allocateRequest(containerId: string, pool: string) {
   return { containerId, ifname: 'eth0', pools: [pool], requestedIps: [], podNamespace: 'ns', podName: containerId, podUid: '', netns: '', network: 'cluster-net', podLabels: {} };
 }
+
+/**
+ * Waits until the node serves at least one block of `pool` (it claims its first at start, in the
+ * background). For benches: after this, ADDs from the pool never touch etcd.
+ */
+export async function waitForBlocks(node: ClusterNode, pool: string, timeoutMs = 30_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await node.client.call<{ cluster?: { pools: { pool: string; blocks: string[] }[] } }>('Status', { pools: [pool] });
+    const blocks = reply.cluster?.pools.find((entry) => entry.pool === pool)?.blocks ?? [];
+    if (blocks.length > 0) return blocks;
+    if (Date.now() > deadline) throw new Error(`${node.name} serves no block of "${pool}" after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
