@@ -93,9 +93,9 @@ export class BerthApp {
       if (!blockSupply && config.clusterPools.length > 0) {
         throw new Error(`the configuration has clusterPools (${config.clusterPools.map((pool) => pool.name).join(', ')}): start berthd with --etcd-endpoints (and --etcd-ca/--etcd-cert/--etcd-key as etcd needs) to serve them`);
       }
-      const events = metrics.poolEvents();
-      const service = new IpamService({ store, commitQueue, pools, bootId, events, ...(blockSupply ? { blockSupply } : {}) });
-      const prefixService = new PrefixService({ store, commitQueue, pools, events });
+      const deps = { store, commitQueue, pools, events: metrics.poolEvents() };
+      const service = new IpamService({ ...deps, bootId, ...(blockSupply ? { blockSupply } : {}) });
+      const prefixService = new PrefixService(deps);
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
       app.blockSupply = blockSupply;
       app.clusterPoolConfigs = config.clusterPools;
@@ -108,14 +108,14 @@ export class BerthApp {
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
       app.reclaimTimer = setInterval(() => {
-        reclaimCooled({ store, commitQueue, pools, events }, log)
+        reclaimCooled(deps, log)
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
       app.configWatcher = options.poolSource.watch((reason) => void app.reloadConfig(reason));
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
-        importBackup: (backup, requestLog) => importState({ store, commitQueue, pools }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
+        importBackup: (backup, requestLog) => importState(deps, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
         ...(blockSupply ? { clusterStatus: () => blockSupply.status() } : {}),
       }, options.socketGroupId);

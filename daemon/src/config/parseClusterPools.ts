@@ -4,7 +4,7 @@ import { cidrBounds, familyBits, formatCidr, type Cidr } from '../ip/address.ts'
 import { intervalsOverlap, mergeIntervals } from './addressIntervals.ts';
 import { ADDRESS_STRATEGIES, parseDns, parseExclude, parseRoutes } from './addressPoolConfig.ts';
 import {
-  checkKeys, describeType, isMapping, parseChoice, parseInteger, parseLabels, parseName, parseAddressSpaceName, parseSubnet, type Problems,
+  checkKeys, describeType, isMapping, parseChoice, parseInteger, parseLabels, parseName, parseSubnet, type Problems,
 } from './configFields.ts';
 import { MAX_RECLAIM_DELAY_SECONDS, type ParsedPool } from './parsePoolConfig.ts';
 import { DEFAULT_ADDRESS_SPACE, type BlockGatewayPolicy, type ClusterPoolConfig } from './types.ts';
@@ -36,7 +36,7 @@ function parseClusterPool(entry: unknown, path: string, problems: Problems): Par
   const before = problems.list.length;
   checkKeys(entry, path, CLUSTER_POOL_KEYS, problems);
   const name = parseName(entry.name, `${path}.name`, problems);
-  const addressSpace = entry.addressSpace === undefined ? DEFAULT_ADDRESS_SPACE : parseAddressSpaceName(entry.addressSpace, `${path}.addressSpace`, problems) ?? DEFAULT_ADDRESS_SPACE;
+  const addressSpace = entry.addressSpace === undefined ? DEFAULT_ADDRESS_SPACE : parseName(entry.addressSpace, `${path}.addressSpace`, problems, 'address space') ?? DEFAULT_ADDRESS_SPACE;
   const labels = entry.labels === undefined ? {} : parseLabels(entry.labels, `${path}.labels`, problems) ?? {};
   const nodeSelector = entry.nodeSelector === undefined ? {} : parseLabels(entry.nodeSelector, `${path}.nodeSelector`, problems) ?? {};
   const subnet = parseSubnet(entry.subnet, `${path}.subnet`, problems);
