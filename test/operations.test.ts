@@ -107,7 +107,7 @@ describe('berthctl', () => {
   it('shows pools as a table and as JSON', () => {
     const human = berthctl(daemon.socketPath, 'pools');
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^POOL\s+KIND\s+NETWORK\s+SUBNET\s+USED/);
+    expect(human.stdout).toMatch(/^POOL\s+KIND\s+SPACE\s+SUBNET\s+USED/);
     expect(human.stdout).toMatch(/v4\s+address\s+default\s+10\.50\.0\.0\/24\s+\[\.+\]\s+0\.7%\s+2\s+0\s+251\s+253\s+address\s+roundRobin/);
     const json = JSON.parse(berthctl(daemon.socketPath, 'pools', '--json').stdout) as { name: string; allocated: string }[];
     expect(json.find((p) => p.name === 'v4')?.allocated).toBe('2');
@@ -271,7 +271,7 @@ describe('stale leases (netns gone, DEL lost)', () => {
       const daemon = createDaemon(dir, 'pools: [{ name: p, subnet: 10.80.0.0/24 }]');
       const store = LeaseStore.open(daemon.dbPath);
       const survivorPath = createNetns(survivor);
-      const lease = { pool: 'p', networkInstance: 'default', family: 4 as const, ifname: 'eth0', network: 'n', podNamespace: '', podName: '', podUid: '', createdAtMs: 1 };
+      const lease = { pool: 'p', addressSpace: 'default', family: 4 as const, ifname: 'eth0', network: 'n', podNamespace: '', podName: '', podUid: '', createdAtMs: 1 };
       store.insertLease({ ...lease, address: 0x0a500005n, containerId: 'before-reboot', netns: '/var/run/netns/long-gone-ns', bootId: 'old-boot' });
       store.insertLease({ ...lease, address: 0x0a500006n, containerId: 'still-there', netns: survivorPath, bootId: 'old-boot' });
       store.close();

@@ -1,5 +1,5 @@
-// The pool model end to end: the real berth shim and berthctl against a real berthd, for network
-// instances, per-range gateways, pre-allocations, reclaim delay, strategies and pool selectors.
+// The pool model end to end: the real berth shim and berthctl against a real berthd, for address
+// spaces, per-range gateways, pre-allocations, reclaim delay, strategies and pool selectors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berthctl } from './support/berthctlExec.ts';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
@@ -9,17 +9,17 @@ import { runShim } from './support/shimExec.ts';
 const CONFIG = `
 pools:
   - name: red-v4
-    network: red
+    addressSpace: red
     subnet: 10.70.0.0/24
     labels: { net: red, zone: a }
     strategy: lowestFree
     reclaimDelaySeconds: 600
   - name: red-v6
-    network: red
+    addressSpace: red
     subnet: "fd00:70::/64"
     labels: { net: red }
   - name: blue-v4
-    network: blue
+    network: blue  # the deprecated key: still accepted
     subnet: 10.70.0.0/24
     labels: { net: blue, zone: a }
   - name: metal
@@ -65,9 +65,13 @@ describe('pool model through the shim and berthctl', () => {
     const status = await runShim({ command: 'STATUS' }, selectorConfig({ net: 'red' }));
     expect(status.code, status.stdout).toBe(0);
 
-    const listed = berthctl(daemon.socketPath, 'leases', '--network-instance', 'blue');
+    const listed = berthctl(daemon.socketPath, 'leases', '--address-space', 'blue');
     expect(listed.stdout).toMatch(/blue-v4\s+10\.70\.0\.1\s+active\s+sel-blue/);
     expect(listed.stdout).not.toMatch(/red-v4/);
+    // The old flag still works, and the old config key was logged as deprecated, once, naming its pool.
+    expect(berthctl(daemon.socketPath, 'leases', '--network-instance', 'blue').stdout).toBe(listed.stdout);
+    expect(daemon.logs().split('"config.deprecated"')).toHaveLength(2);
+    expect(daemon.logs()).toMatch(/pools\[2\]\.network \(pool \\"blue-v4\\"\): \\"network\\" is deprecated; write \\"addressSpace: blue\\"/);
     const pools = berthctl(daemon.socketPath, 'pools');
     expect(pools.stdout).toMatch(/red-v4\s+address\s+red\s+10\.70\.0\.0\/24 .* lowestFree\s+net=red/);
     expect(pools.stdout).toMatch(/blue-v4\s+address\s+blue\s+10\.70\.0\.0\/24/);

@@ -12,7 +12,7 @@ const NODES_V4 = '{ name: nodes-v4, kind: prefix, subnet: 10.200.0.0/22, prefixL
 const DELEGATED_V6 = '{ name: delegated-v6, kind: prefix, subnet: "fd00:200::/62", prefixLength: 64, strategy: sequential, reclaimDelaySeconds: 600 }';
 const CONFIG = (...pools: string[]) => `pools:\n  - { name: pods, subnet: 10.201.0.0/24 }\n${pools.map((pool) => `  - ${pool}\n`).join('')}`;
 
-interface PrefixMessage { pool: string; prefix: string; owner: string; state: string; family: string; networkInstance: string; reusableAtUnixMs: string | number }
+interface PrefixMessage { pool: string; prefix: string; owner: string; state: string; family: string; addressSpace: string; reusableAtUnixMs: string | number }
 interface PoolMessage { name: string; kind: string; size: string; allocated: string; free: string; reserved: string; cooling: string; prefixLength: number; reservedSubnets: string[] }
 
 let daemon: DaemonHandle;

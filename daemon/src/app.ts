@@ -6,16 +6,14 @@ import type { BerthConfig } from './config/types.ts';
 import { ConfigError, formatConfigProblem } from './config/configError.ts';
 import type { PoolSource } from './config/poolSource.ts';
 import { BerthMetrics } from './metrics/berthMetrics.ts';
-import { applyReload, planReload } from './service/poolReload.ts';
-import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
 import { startMetricsServer } from './metrics/metricsHttpServer.ts';
 import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
+import { reclaimCooled } from './service/cooledLeaseReclaim.ts';
 import { IpamService } from './service/ipamService.ts';
-import { PoolRegistry } from './service/poolRegistry.ts';
-import { PoolState } from './service/poolState.ts';
-import { applyPrefixReload, planPrefixReload } from './service/prefixPoolReload.ts';
-import { PrefixPoolState } from './service/prefixPoolState.ts';
+import { PoolCatalogue } from './service/poolCatalogue.ts';
+import { applyReload, planReload } from './service/poolReload.ts';
 import { PrefixService } from './service/prefixService.ts';
+import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
 import { importState } from './service/stateImport.ts';
 import { CommitQueue } from './store/commitQueue.ts';
 import { LeaseStore } from './store/leaseStore.ts';
@@ -50,7 +48,7 @@ export class BerthApp {
     readonly commitQueue: CommitQueue,
     readonly service: IpamService,
     readonly prefixService: PrefixService,
-    readonly pools: PoolRegistry,
+    readonly pools: PoolCatalogue,
     readonly metrics: BerthMetrics,
     private grpc: GrpcServer | undefined,
   ) {}
@@ -61,6 +59,8 @@ export class BerthApp {
   private reclaimTimer: NodeJS.Timeout | undefined;
   /** Why the last reload was refused; empty when the served pools are the source's. */
   configError = '';
+  /** Deprecation warnings already logged: each once, not at every reload. */
+  private readonly deprecationsLogged = new Set<string>();
 
   static async start(options: AppOptions): Promise<BerthApp> {
     const log = options.logger;
@@ -69,13 +69,8 @@ export class BerthApp {
     const config = options.poolSource.load();
     const store = LeaseStore.open(options.dbPath);
     try {
-      const pools = new PoolRegistry(config.pools.map((pool) => PoolState.load(pool, store)));
-      const prefixPools = config.prefixPools.map((pool) => PrefixPoolState.load(pool, store));
-      const metrics = new BerthMetrics({
-        poolUsages: () => pools.all().map((pool) => ({ name: pool.name, usage: pool.usage() })),
-        // Read at scrape time, once prefixService (below: it needs the commit queue, which needs metrics) exists.
-        prefixPoolUsages: () => prefixService.pools().map((pool) => ({ name: pool.name, usage: pool.usage() })),
-      });
+      const pools = PoolCatalogue.load(config, store);
+      const metrics = new BerthMetrics(pools);
       const commitQueue = new CommitQueue(store, {
         maxQueued: options.maxQueuedRequests ?? 4096,
         minBatch: 16,
@@ -83,12 +78,11 @@ export class BerthApp {
         onCommit: (size, seconds) => { metrics.commitBatchSize.observe(size); metrics.commitDuration.observe(seconds); },
       });
       const bootId = readBootId();
-      const service = new IpamService({ store, commitQueue, pools, bootId });
-      service.events = metrics.allocationEvents('address');
-      const prefixService = new PrefixService({ store, commitQueue, pools: prefixPools, addressPoolNames: () => pools.names() });
-      prefixService.events = metrics.allocationEvents('prefix');
+      const events = metrics.poolEvents();
+      const service = new IpamService({ store, commitQueue, pools, bootId, events });
+      const prefixService = new PrefixService({ store, commitQueue, pools, events });
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
-      pools.prefixPoolNames = () => prefixService.pools().map((pool) => pool.name);
+      app.logDeprecations(config);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
         onReleased: (reason, count) => metrics.cleanerReleases.inc({ reason }, count),
@@ -96,21 +90,21 @@ export class BerthApp {
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
       app.reclaimTimer = setInterval(() => {
-        Promise.all([service.reclaimCooled(log), prefixService.reclaimCooled(log)])
+        reclaimCooled({ store, commitQueue, pools, events }, log)
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
       app.configWatcher = options.poolSource.watch((reason) => void app.reloadConfig(reason));
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
-        importBackup: (backup, requestLog) => importState({ ipam: service, prefixes: prefixService, commitQueue }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
+        importBackup: (backup, requestLog) => importState({ store, commitQueue, pools }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
       if (options.metricsAddress) {
         app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
       }
       log.info({ event: 'daemon.started', socket: options.socketPath, db: options.dbPath, node: options.nodeName,
-        metrics: app.metricsUrl(), poolSource: options.poolSource.description, pools: pools.names(), prefixPools: prefixService.pools().map((pool) => pool.name), leases: store.activeLeaseCount(),
+        metrics: app.metricsUrl(), poolSource: options.poolSource.description, pools: pools.names('address'), prefixPools: pools.names('prefix'), leases: store.activeLeaseCount(),
         startMs: Date.now() - started }, 'berthd serving');
       return app;
     } catch (error) {
@@ -138,32 +132,33 @@ export class BerthApp {
     } catch (error) {
       return refuse('invalid', error instanceof ConfigError ? error.problems.map(formatConfigProblem) : [String(error)]);
     }
+    this.logDeprecations(config);
     const plan = await this.commitQueue.submit((unit) => {
-      const planned = planReload(this.pools, config.pools);
-      const prefixPlan = planPrefixReload(this.prefixService.pools(), config.prefixPools);
-      const problems = [...(planned.kind === 'refused' ? planned.problems : []), ...prefixPlan.problems];
-      if (problems.length > 0) return { kind: 'refused' as const, problems };
-      const prefixChanges = { added: prefixPlan.added, removed: prefixPlan.removed, changed: prefixPlan.changed };
-      const prefixesChanged = prefixPlan.added.length + prefixPlan.removed.length + prefixPlan.changed.length > 0;
-      if (planned.kind === 'unchanged' && !prefixesChanged) return { kind: 'unchanged' as const };
+      const planned = planReload(this.pools, config);
+      if (planned.kind !== 'apply') return planned;
       const previous = this.pools.all();
-      const previousPrefixPools = this.prefixService.pools();
-      if (planned.kind === 'apply') this.pools.replace(applyReload(this.pools, planned, this.store));
-      this.prefixService.replacePools(applyPrefixReload(previousPrefixPools, prefixPlan, config.prefixPools, this.store));
-      unit.onRollback(() => { this.pools.replace(previous); this.prefixService.replacePools(previousPrefixPools); });
-      const pools = planned.kind === 'apply' ? { added: planned.added, removed: planned.removed, changed: planned.changed } : { added: [], removed: [], changed: [] };
-      return { kind: 'apply' as const, ...pools, prefixPools: prefixChanges };
+      this.pools.replace(applyReload(this.pools, planned, this.store));
+      unit.onRollback(() => this.pools.replace(previous));
+      return planned;
     });
     if (plan.kind === 'refused') return refuse('refused', plan.problems);
     this.configError = '';
     this.metrics.configReloadFailing.set(0);
     this.metrics.configReloads.inc({ result: plan.kind === 'apply' ? 'applied' : 'unchanged' });
     if (plan.kind === 'apply') {
-      log.info({ event: 'config.reloaded', trigger, added: plan.added, removed: plan.removed, changed: plan.changed, prefixPools: plan.prefixPools }, 'pool configuration applied');
+      log.info({ event: 'config.reloaded', trigger, added: plan.added, removed: plan.removed, changed: plan.changed }, 'pool configuration applied');
       return 'applied';
     }
     log.info({ event: 'config.unchanged', trigger }, 'pool configuration re-read; nothing changed');
     return 'unchanged';
+  }
+
+  private logDeprecations(config: BerthConfig): void {
+    for (const warning of config.deprecations ?? []) {
+      if (this.deprecationsLogged.has(warning)) continue;
+      this.deprecationsLogged.add(warning);
+      this.options.logger.warn({ event: 'config.deprecated', source: this.options.poolSource.description }, warning);
+    }
   }
 
   /** Base URL of the metrics listener (its real port when 0 was asked for). */
@@ -179,7 +174,7 @@ export class BerthApp {
     const problems: string[] = [];
     if (!this.store.isOpen) problems.push('lease database closed');
     if (!this.grpc || !this.accepting) problems.push('gRPC socket not serving');
-    if (this.pools.names().length === 0 && this.prefixService.pools().length === 0) problems.push('no pools configured');
+    if (this.pools.all().length === 0) problems.push('no pools configured');
     return problems;
   }
 

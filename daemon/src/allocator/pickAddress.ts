@@ -1,5 +1,6 @@
 // Pure address selection: which address to hand out next, given the allocatable intervals of a
 // pool and the addresses already held. No I/O, no clock.
+import { firstIntervalEndingAtOrAfter } from '../config/addressIntervals.ts';
 import type { AddressInterval, AddressStrategy } from '../config/types.ts';
 import type { TakenAddressSet } from './takenAddressSet.ts';
 
@@ -71,21 +72,4 @@ export function firstFreeFrom(allocatable: readonly AddressInterval[], taken: Ta
     if (candidate <= interval.end) return candidate;
   }
   return undefined;
-}
-
-export function isAllocatable(allocatable: readonly AddressInterval[], address: bigint): boolean {
-  const i = firstIntervalEndingAtOrAfter(allocatable, address);
-  const interval = allocatable[i];
-  return interval !== undefined && interval.start <= address;
-}
-
-function firstIntervalEndingAtOrAfter(intervals: readonly AddressInterval[], address: bigint): number {
-  let lo = 0;
-  let hi = intervals.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (intervals[mid]!.end < address) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -46,3 +46,21 @@ export function intervalsOverlap(a: AddressInterval, b: AddressInterval): boolea
 export function countAddresses(intervals: readonly AddressInterval[]): bigint {
   return intervals.reduce((sum, interval) => sum + (interval.end - interval.start + 1n), 0n);
 }
+
+/** True when the address lies in one of the sorted, disjoint intervals. */
+export function intervalsInclude(intervals: readonly AddressInterval[], address: bigint): boolean {
+  const interval = intervals[firstIntervalEndingAtOrAfter(intervals, address)];
+  return interval !== undefined && interval.start <= address;
+}
+
+/** Index of the first of the sorted, disjoint intervals that ends at or after the address. */
+export function firstIntervalEndingAtOrAfter(intervals: readonly AddressInterval[], address: bigint): number {
+  let lo = 0;
+  let hi = intervals.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (intervals[mid]!.end < address) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -120,7 +120,7 @@ describe('parsePoolConfig: invalid', () => {
     { name: 'pools not a list', text: 'pools: { name: a }\n', path: 'pools', message: /must be a list of pools, not a mapping/ },
     { name: 'pool not a mapping', text: 'pools: [pod-v4]\n', path: 'pools[0]', message: /must be a mapping/ },
     { name: 'typo in a pool key', text: pool('    rnages: []\n'), path: 'pools[0].rnages', message: /unknown key \(did you mean "ranges"\?\)/ },
-    { name: 'unknown pool key', text: pool('    vlan: 7\n'), path: 'pools[0].vlan', message: /unknown key \(expected one of name, kind, network, labels, subnet/ },
+    { name: 'unknown pool key', text: pool('    vlan: 7\n'), path: 'pools[0].vlan', message: /unknown key \(expected one of name, kind, addressSpace, labels, subnet/ },
     { name: 'name missing', text: 'pools: [{ subnet: 10.0.0.0/8 }]\n', path: 'pools[0].name', message: /is required/ },
     { name: 'name with capitals', text: 'pools: [{ name: Pod, subnet: 10.0.0.0/8 }]\n', path: 'pools[0].name', message: /Pod is not a valid pool name/ },
     { name: 'name too long', text: `pools: [{ name: ${'a'.repeat(64)}, subnet: 10.0.0.0/8 }]\n`, path: 'pools[0].name', message: /not a valid pool name/ },
@@ -131,7 +131,7 @@ describe('parsePoolConfig: invalid', () => {
     { name: 'subnet prefix too long', text: 'pools: [{ name: a, subnet: 10.0.0.0/33 }]\n', path: 'pools[0].subnet', message: /is not a CIDR \(prefix length too long\)/ },
     { name: 'subnet with host bits', text: 'pools: [{ name: a, subnet: 10.244.0.5/24 }]\n', path: 'pools[0].subnet', message: /10\.244\.0\.5\/24 has host bits set; use 10\.244\.0\.0\/24/ },
     { name: 'subnet a number', text: 'pools: [{ name: a, subnet: 10.5 }]\n', path: 'pools[0].subnet', message: /must be a CIDR string, not the number 10.5/ },
-    { name: 'overlapping subnets', text: 'pools:\n  - { name: pod-v4, subnet: 10.244.0.0/24 }\n  - { name: b, subnet: 10.245.0.0/24 }\n  - { name: c, subnet: 10.244.0.128/25 }\n', path: 'pools[2].subnet', message: /^overlaps pools\[0\] \("pod-v4", 10\.244\.0\.0\/24\) in network "default"; pools of one network/ },
+    { name: 'overlapping subnets', text: 'pools:\n  - { name: pod-v4, subnet: 10.244.0.0/24 }\n  - { name: b, subnet: 10.245.0.0/24 }\n  - { name: c, subnet: 10.244.0.128/25 }\n', path: 'pools[2].subnet', message: /^overlaps pools\[0\] \("pod-v4", 10\.244\.0\.0\/24\) in address space "default"; pools of one address space/ },
     { name: 'overlapping IPv6 subnets', text: 'pools:\n  - { name: a, subnet: "fd00::/48" }\n  - { name: b, subnet: "fd00:0:0:1::/64" }\n', path: 'pools[1].subnet', message: /overlaps pools\[0\] \("a", fd00::\/48\)/ },
     { name: 'ranges empty', text: pool('    ranges: []\n'), path: 'pools[0].ranges', message: /is empty/ },
     { name: 'ranges not a list', text: pool('    ranges: 10.1.0.5\n'), path: 'pools[0].ranges', message: /must be a list/ },
@@ -198,10 +198,10 @@ pools:
 });
 
 describe('parsePoolConfig: the pool model', () => {
-  it('reads network, labels, strategy, reclaim delay, per-range settings and pre-allocations', () => {
+  it('reads address space, labels, strategy, reclaim delay, per-range settings and pre-allocations', () => {
     const config = parsePoolConfig(`pools:
   - name: metal
-    network: blue
+    addressSpace: blue
     labels: { tier: db, "example.com/zone": a }
     subnet: 192.168.0.0/16
     strategy: lowestFree
@@ -213,21 +213,34 @@ describe('parsePoolConfig: the pool model', () => {
       - { address: 192.168.1.10, pod: db/primary-0 }
       - { address: 192.168.1.11, containerId: abc }
       - { address: 192.168.2.10, labels: { app: router } }
-  - { name: same-subnet-other-network, subnet: 192.168.0.0/16 }
+  - { name: same-subnet-other-space, subnet: 192.168.0.0/16 }
 `, 't');
     const pool = config.pools[0]!;
-    expect(pool).toMatchObject({ kind: 'address', network: 'blue', labels: { tier: 'db', 'example.com/zone': 'a' }, strategy: 'lowestFree', reclaimDelaySeconds: 30 });
+    expect(config.deprecations).toBeUndefined();
+    expect(pool).toMatchObject({ kind: 'address', addressSpace: 'blue', labels: { tier: 'db', 'example.com/zone': 'a' }, strategy: 'lowestFree', reclaimDelaySeconds: 30 });
     expect(pool.ranges[0]).toMatchObject({ prefixLength: 24, gateway: 0xc0a80101n });
     expect(pool.ranges[1]!.prefixLength).toBeUndefined();
     expect(pool.preAllocations.map((entry) => entry.owner)).toEqual([
       { kind: 'pod', namespace: 'db', name: 'primary-0' }, { kind: 'containerId', containerId: 'abc' }, { kind: 'labels', labels: { app: 'router' } },
     ]);
-    expect(config.pools[1]).toMatchObject({ network: 'default', strategy: 'roundRobin', reclaimDelaySeconds: 0, labels: {}, preAllocations: [] });
+    expect(config.pools[1]).toMatchObject({ addressSpace: 'default', strategy: 'roundRobin', reclaimDelaySeconds: 0, labels: {}, preAllocations: [] });
+  });
+
+  it('accepts the old key network for the address space, and names the pool in its deprecation', () => {
+    const config = parsePoolConfig('pools:\n  - { name: red-v4, network: red, subnet: 10.70.0.0/24 }\n  - { name: prefixes, kind: prefix, network: red, subnet: 10.71.0.0/16, prefixLength: 24 }\n', 't');
+    expect(config.pools[0]!.addressSpace).toBe('red');
+    expect(config.prefixPools[0]!.addressSpace).toBe('red');
+    expect(config.deprecations).toEqual([
+      'pools[0].network (pool "red-v4"): "network" is deprecated; write "addressSpace: red"',
+      'pools[1].network (pool "prefixes"): "network" is deprecated; write "addressSpace: red"',
+    ]);
   });
 
   const pool = (lines: string, subnet = '10.1.0.0/24') => `pools:\n  - name: ok\n    subnet: ${JSON.stringify(subnet)}\n${lines}`;
   it.each([
-    { name: 'network not a name', text: pool('    network: Blue Net\n'), path: 'pools[0].network', message: /not a valid network name/ },
+    { name: 'address space not a name', text: pool('    addressSpace: Blue Net\n'), path: 'pools[0].addressSpace', message: /not a valid address space name/ },
+    { name: 'old network key not a name', text: pool('    network: Blue Net\n'), path: 'pools[0].network', message: /not a valid address space name/ },
+    { name: 'old and new key together', text: pool('    network: red\n    addressSpace: red\n'), path: 'pools[0].network', message: /is the old name of addressSpace: give addressSpace only/ },
     { name: 'labels not a mapping', text: pool('    labels: [a]\n'), path: 'pools[0].labels', message: /must be a mapping of label names/ },
     { name: 'label value a number', text: pool('    labels: { tier: 1 }\n'), path: 'pools[0].labels.tier', message: /must be a string, not the number 1 \(quote it\)/ },
     { name: 'label name invalid', text: pool('    labels: { "-x": a }\n'), path: 'pools[0].labels.-x', message: /not a valid label name/ },
@@ -252,7 +265,7 @@ describe('parsePoolConfig: the pool model', () => {
     { name: 'pre-allocation address of the wrong family', text: pool('    preAllocations: [{ address: "fd00::9", pod: a/b }]\n'), path: 'pools[0].preAllocations[0].address', message: /IPv6, but the pool's subnet is IPv4/ },
     { name: 'IPv6 pre-allocation outside the subnet', text: pool('    preAllocations: [{ address: "fd01::9", pod: a/b }]\n', 'fd00::/64'), path: 'pools[0].preAllocations[0].address', message: /fd01::9 cannot be handed out/ },
     { name: 'unknown pool kind', text: pool('    kind: vlan\n'), path: 'pools[0].kind', message: /vlan is not a pool kind: use "address" .* or "prefix"/ },
-    { name: 'same subnet twice in one network', text: 'pools:\n  - { name: a, network: red, subnet: 10.0.0.0/24 }\n  - { name: b, network: red, subnet: 10.0.0.128/25 }\n', path: 'pools[1].subnet', message: /overlaps pools\[0\] \("a", 10\.0\.0\.0\/24\) in network "red"/ },
+    { name: 'same subnet twice in one address space', text: 'pools:\n  - { name: a, addressSpace: red, subnet: 10.0.0.0/24 }\n  - { name: b, addressSpace: red, subnet: 10.0.0.128/25 }\n', path: 'pools[1].subnet', message: /overlaps pools\[0\] \("a", 10\.0\.0\.0\/24\) in address space "red"/ },
   ])('$name -> $path', ({ text, path, message }) => {
     const problems = problemsOf(text);
     expect(problems.filter((problem) => problem.path === path).map((problem) => problem.message), JSON.stringify(problems)).toContainEqual(expect.stringMatching(message));

@@ -47,8 +47,11 @@ export interface PreAllocation {
 /** Settings both pool kinds share. */
 interface PoolCommon {
   readonly name: string;
-  /** Network instance (VRF): addresses are unique within one network, and may repeat across networks. */
-  readonly network: string;
+  /**
+   * Address space (a VRF, a network instance): addresses are unique within one, and may repeat
+   * across them. Not the CNI network name, which scopes GC (LeaseRecord.network).
+   */
+  readonly addressSpace: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly family: IpFamily;
   readonly subnet: Cidr;
@@ -56,7 +59,7 @@ interface PoolCommon {
   readonly reclaimDelaySeconds: number;
 }
 
-export const DEFAULT_NETWORK = 'default';
+export const DEFAULT_ADDRESS_SPACE = 'default';
 
 /** An address pool: hands out single addresses to attachments (CNI ADD). */
 export interface PoolConfig extends PoolCommon {
@@ -86,4 +89,6 @@ export interface PrefixPoolConfig extends PoolCommon {
 export interface BerthConfig {
   readonly pools: readonly PoolConfig[];
   readonly prefixPools: readonly PrefixPoolConfig[];
+  /** Old keys still accepted, each naming its pool; the daemon logs each once. */
+  readonly deprecations?: readonly string[];
 }

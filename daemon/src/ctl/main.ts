@@ -1,7 +1,7 @@
 // berthctl: see and fix berth's state through the daemon's socket.
 // Exit codes: 0 ok · 1 the daemon refused (reason printed) · 2 usage · 3 daemon unreachable ·
 // 4 `status`: a pool cannot serve (exhausted).
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { GrpcStatus } from '../errors.ts';
 import { connectIpam, IpamCallError, type IpamClient } from '../grpc/ipamClient.ts';
@@ -60,14 +60,15 @@ program.command('leases')
   .option('--pool <name>', 'only this pool')
   .option('--container <id>', 'only this container id')
   .option('--network <name>', 'only this CNI network')
-  .option('--network-instance <name>', 'only pools of this network instance (VRF)')
+  .option('--address-space <name>', 'only pools of this address space (VRF)')
+  .addOption(new Option('--network-instance <name>', 'deprecated: --address-space').hideHelp())
   .option('--cooling', 'only leases cooling down after release (reclaim delay)')
   .option('--active', 'only active leases')
   .option('--json', 'machine-readable output')
-  .action(async (options: { pool?: string; container?: string; network?: string; networkInstance?: string; cooling?: boolean; active?: boolean; json?: boolean }) => {
+  .action(async (options: { pool?: string; container?: string; network?: string; addressSpace?: string; networkInstance?: string; cooling?: boolean; active?: boolean; json?: boolean }) => {
     const state = options.cooling ? 'COOLING' : options.active ? 'ACTIVE' : 'LEASE_STATE_UNSPECIFIED';
     const reply = await withClient((client) => client.call<{ leases: LeaseRow[] }>('ListLeases',
-      { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', networkInstance: options.networkInstance ?? '', state }, timeoutMs()));
+      { pool: options.pool ?? '', containerId: options.container ?? '', network: options.network ?? '', addressSpace: options.addressSpace ?? options.networkInstance ?? '', state }, timeoutMs()));
     print(reply.leases, Boolean(options.json), () => renderLeases(reply.leases));
   });
 
@@ -192,10 +193,17 @@ program.command('import <file>')
       throw new ExitWith(ExitCode.USAGE, `import: ${file} is not a berthctl export (format "${EXPORT_FORMAT}")`);
     }
     const reply = await withClient((client) => client.call<{ imported: number; alreadyPresent: number; importedPrefixes: number; prefixesAlreadyPresent: number }>(
-      'ImportLeases', { leases: parsed.leases, prefixes: parsed.prefixes ?? [] }, timeoutMs()));
+      'ImportLeases', { leases: (parsed.leases as unknown[]).map(renamedFields), prefixes: ((parsed.prefixes ?? []) as unknown[]).map(renamedFields) }, timeoutMs()));
     process.stdout.write(`imported ${reply.imported} lease(s), ${reply.alreadyPresent} already present; `
       + `${reply.importedPrefixes} prefix lease(s), ${reply.prefixesAlreadyPresent} already present\n`);
   });
+
+/** An entry of an export written before networkInstance was renamed addressSpace. */
+function renamedFields(entry: unknown): unknown {
+  if (typeof entry !== 'object' || entry === null || !('networkInstance' in entry)) return entry;
+  const { networkInstance, ...rest } = entry as { networkInstance: unknown };
+  return { addressSpace: networkInstance, ...rest };
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -2,14 +2,14 @@
 
 export interface PoolRow {
   name: string; subnet: string; size: string; allocated: string; free: string; reserved: string;
-  kind: string; networkInstance: string; strategy: string; cooling: string; labels: Record<string, string>; prefixLength: number;
+  kind: string; addressSpace: string; strategy: string; cooling: string; labels: Record<string, string>; prefixLength: number;
 }
 export interface PrefixRow {
-  pool: string; prefix: string; owner: string; networkInstance: string; state: string; createdAtUnixMs: number; reusableAtUnixMs: number;
+  pool: string; prefix: string; owner: string; addressSpace: string; state: string; createdAtUnixMs: number; reusableAtUnixMs: number;
 }
 export interface LeaseRow {
   pool: string; address: string; containerId: string; ifname: string; network: string; podNamespace: string; podName: string; createdAtUnixMs: number;
-  networkInstance: string; state: string; reusableAtUnixMs: number;
+  addressSpace: string; state: string; reusableAtUnixMs: number;
 }
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -32,11 +32,12 @@ export function bar(percent: number, width = 20): string {
 
 export function renderPools(pools: readonly PoolRow[]): string {
   // Prefix pools count whole prefixes of their prefixLength (UNIT), address pools addresses.
-  return table(['POOL', 'KIND', 'NETWORK', 'SUBNET', 'USED', '', 'ALLOCATED', 'COOLING', 'FREE', 'SIZE', 'UNIT', 'STRATEGY', 'LABELS'], pools.map((pool) => {
+  // SPACE is the address space; NETWORK (leases) the CNI network name.
+  return table(['POOL', 'KIND', 'SPACE', 'SUBNET', 'USED', '', 'ALLOCATED', 'COOLING', 'FREE', 'SIZE', 'UNIT', 'STRATEGY', 'LABELS'], pools.map((pool) => {
     const percent = utilisation(pool.allocated, pool.size);
     const labels = Object.entries(pool.labels).map(([key, value]) => `${key}=${value}`).join(',');
     const unit = pool.kind === 'PREFIX' ? `/${pool.prefixLength}` : 'address';
-    return [pool.name, pool.kind.toLowerCase(), pool.networkInstance, pool.subnet, bar(percent), `${percent.toFixed(1)}%`, pool.allocated,
+    return [pool.name, pool.kind.toLowerCase(), pool.addressSpace, pool.subnet, bar(percent), `${percent.toFixed(1)}%`, pool.allocated,
       pool.cooling, pool.free, pool.size, unit, pool.strategy, labels || '-'];
   }));
 }
@@ -52,8 +53,8 @@ export function renderLeases(leases: readonly LeaseRow[]): string {
 
 export function renderPrefixes(prefixes: readonly PrefixRow[]): string {
   if (prefixes.length === 0) return 'no prefixes\n';
-  return table(['POOL', 'PREFIX', 'OWNER', 'STATE', 'NETWORK', 'SINCE'], prefixes.map((lease) => [
+  return table(['POOL', 'PREFIX', 'OWNER', 'STATE', 'SPACE', 'SINCE'], prefixes.map((lease) => [
     lease.pool, lease.prefix, lease.owner, lease.state === 'COOLING' ? `cooling until ${new Date(lease.reusableAtUnixMs).toISOString()}` : 'active',
-    lease.networkInstance, new Date(lease.createdAtUnixMs).toISOString(),
+    lease.addressSpace, new Date(lease.createdAtUnixMs).toISOString(),
   ]));
 }

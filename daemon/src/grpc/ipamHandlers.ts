@@ -3,9 +3,9 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
-import type { ImportedLease, IpamService } from '../service/ipamService.ts';
-import type { ImportedPrefix, PrefixService } from '../service/prefixService.ts';
-import type { ImportResult } from '../service/stateImport.ts';
+import type { IpamService } from '../service/ipamService.ts';
+import type { PrefixService } from '../service/prefixService.ts';
+import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
 import { toGrpcStatus } from './errorStatus.ts';
 import {
   leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
@@ -49,11 +49,11 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     })),
     ListLeases: unary<ListLeasesRequest>(deps, 'ListLeases', (request) => {
       const state = leaseStateOf(request.state);
-      const filter = { pool: request.pool, containerId: request.containerId, network: request.network, networkInstance: request.networkInstance };
+      const filter = { pool: request.pool, containerId: request.containerId, network: request.network, addressSpace: request.addressSpace };
       return { leases: service.listLeases({ ...filter, ...(state === undefined ? {} : { state }) }).map(toLeaseMessage) };
     }),
     ListPools: unary<Record<string, never>>(deps, 'ListPools', () => ({
-      pools: [...service.poolStates().map(toPoolUsageMessage), ...prefixService.pools().map(toPrefixPoolUsageMessage)],
+      pools: [...service.poolStates().map(toPoolUsageMessage), ...prefixService.prefixPools().map(toPrefixPoolUsageMessage)],
     })),
     GarbageCollect: unary<GarbageCollectRequest>(deps, 'GarbageCollect', async (request, context) => {
       const released = await service.garbageCollect(request, context.log);

@@ -21,7 +21,7 @@ export interface AllocateRequest {
 }
 export interface ReleaseRequest { containerId: string; ifname: string; pools: string[] }
 export interface CheckRequest { containerId: string; ifname: string; pools: string[]; expectedAddresses: string[]; poolSelector: PoolSelectorMessage | null }
-export interface ListLeasesRequest { pool: string; containerId: string; network: string; networkInstance: string; state: LeaseStateName }
+export interface ListLeasesRequest { pool: string; containerId: string; network: string; addressSpace: string; state: LeaseStateName }
 export interface GarbageCollectRequest { network: string; validAttachments: { containerId: string; ifname: string }[] }
 export interface StatusRequest { pools: string[]; poolSelector: PoolSelectorMessage | null }
 export interface ImportLeasesRequest { leases: LeaseMessage[]; prefixes: PrefixLeaseMessage[] }
@@ -46,11 +46,11 @@ export interface AllocationMessage {
 export interface LeaseMessage {
   pool: string; address: string; family: IpFamilyName; containerId: string; ifname: string; network: string;
   podNamespace: string; podName: string; podUid: string; netns: string; bootId: string; createdAtUnixMs: number;
-  networkInstance: string; state: LeaseStateName; reusableAtUnixMs: number;
+  addressSpace: string; state: LeaseStateName; reusableAtUnixMs: number;
 }
 export interface PoolUsageMessage {
   name: string; subnet: string; family: IpFamilyName; size: string; allocated: string; free: string; reserved: string;
-  gateway: string; ranges: string[]; networkInstance: string; labels: Record<string, string>; kind: PoolKindName;
+  gateway: string; ranges: string[]; addressSpace: string; labels: Record<string, string>; kind: PoolKindName;
   strategy: string; reclaimDelaySeconds: number; preAllocated: string; cooling: string; prefixLength: number; reservedSubnets: string[];
 }
 
@@ -77,7 +77,7 @@ export function toLeaseMessage(lease: LeaseRecord): LeaseMessage {
     containerId: lease.containerId, ifname: lease.ifname, network: lease.network,
     podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
     netns: lease.netns, bootId: lease.bootId, createdAtUnixMs: lease.createdAtMs,
-    networkInstance: lease.networkInstance, state: lease.state === 'cooling' ? 'COOLING' : 'ACTIVE', reusableAtUnixMs: lease.reusableAtMs,
+    addressSpace: lease.addressSpace, state: lease.state === 'cooling' ? 'COOLING' : 'ACTIVE', reusableAtUnixMs: lease.reusableAtMs,
   };
 }
 
@@ -92,7 +92,7 @@ function commonPoolUsage(config: PoolConfig | PrefixPoolConfig, usage: { size: b
     free: usage.free.toString(),
     reserved: usage.reserved.toString(),
     cooling: usage.cooling.toString(),
-    networkInstance: config.network,
+    addressSpace: config.addressSpace,
     labels: { ...config.labels },
     strategy: config.strategy,
     reclaimDelaySeconds: config.reclaimDelaySeconds,
@@ -118,14 +118,14 @@ export function toPoolUsageMessage(pool: PoolState): PoolUsageMessage {
 }
 
 export interface PrefixLeaseMessage {
-  pool: string; prefix: string; family: IpFamilyName; owner: string; networkInstance: string; state: LeaseStateName;
+  pool: string; prefix: string; family: IpFamilyName; owner: string; addressSpace: string; state: LeaseStateName;
   createdAtUnixMs: number; reusableAtUnixMs: number;
 }
 
 export function toPrefixLeaseMessage(lease: PrefixLeaseRecord): PrefixLeaseMessage {
   return {
     pool: lease.pool, prefix: formatCidr(lease.first, lease.prefixLength, lease.family), family: familyName(lease.family), owner: lease.owner,
-    networkInstance: lease.networkInstance, state: lease.state === 'cooling' ? 'COOLING' : 'ACTIVE',
+    addressSpace: lease.addressSpace, state: lease.state === 'cooling' ? 'COOLING' : 'ACTIVE',
     createdAtUnixMs: lease.createdAtMs, reusableAtUnixMs: lease.reusableAtMs,
   };
 }

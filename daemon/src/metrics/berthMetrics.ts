@@ -1,12 +1,6 @@
 // berth's Prometheus metrics, in a registry of their own (no global state between tests).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { PoolUsage } from '../service/poolState.ts';
-import type { PrefixPoolUsage } from '../service/prefixPoolState.ts';
-
-export interface PoolUsageSource {
-  poolUsages(): Iterable<{ name: string; usage: PoolUsage }>;
-  prefixPoolUsages(): Iterable<{ name: string; usage: PrefixPoolUsage }>;
-}
+import type { PoolCatalogue, PoolEvents } from '../service/poolCatalogue.ts';
 
 export class BerthMetrics {
   readonly registry = new Registry();
@@ -23,15 +17,16 @@ export class BerthMetrics {
   readonly prefixAllocations: Counter<'pool' | 'result'>;
   readonly prefixReleases: Counter<'pool'>;
 
-  constructor(pools: PoolUsageSource) {
+  /** Pool usage gauges read the served pools at each scrape. */
+  constructor(pools: Pick<PoolCatalogue, 'ofKind'>) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     usageGauge(registers, 'berth_pool_addresses',
       'Addresses per pool by state: total (can be handed out), allocated (held, cooling included), free, reserved (never handed out), cooling (released, in reclaim delay), preallocated (kept for pre-allocation owners)',
-      () => [...pools.poolUsages()].map(({ name, usage }) => ({ name, usage: { ...usage, preallocated: usage.preAllocated } })), ['preallocated']);
+      () => pools.ofKind('address').map((pool) => { const usage = pool.usage(); return { name: pool.name, usage: { ...usage, preallocated: usage.preAllocated } }; }), ['preallocated']);
     usageGauge(registers, 'berth_prefix_pool_prefixes',
       'Prefix pools, counted in prefixes of the pool prefixLength: total (outside reserved subnets), allocated (prefix leases held, cooling included), free (wholly free prefixes), reserved (touching a reserved subnet), cooling',
-      () => pools.prefixPoolUsages(), []);
+      () => pools.ofKind('prefix').map((pool) => ({ name: pool.name, usage: pool.usage() })), []);
     this.prefixAllocations = new Counter({ name: 'berth_prefix_allocations_total', help: 'Prefix allocations by pool and result (ok, or the error reason)', labelNames: ['pool', 'result'], registers });
     this.prefixReleases = new Counter({ name: 'berth_prefix_releases_total', help: 'Prefix leases released, by pool', labelNames: ['pool'], registers });
     this.allocations = new Counter({ name: 'berth_allocations_total', help: 'Address allocations by pool and result (ok, or the error reason)', labelNames: ['pool', 'result'], registers });
@@ -52,18 +47,18 @@ export class BerthMetrics {
     this.cleanerReleases = new Counter({ name: 'berth_stale_leases_released_total', help: 'Leases released by the stale-lease cleaner, by reason', labelNames: ['reason'], registers });
   }
 
-  /** What the services report about one kind of allocation (addresses or prefixes), counted. */
-  allocationEvents(kind: 'address' | 'prefix') {
-    const allocations = kind === 'address' ? this.allocations : this.prefixAllocations;
-    const releases = kind === 'address' ? this.releases : this.prefixReleases;
+  /** What the services report as pools change, counted per pool kind. */
+  poolEvents(): PoolEvents {
+    const allocations = { address: this.allocations, prefix: this.prefixAllocations };
+    const releases = { address: this.releases, prefix: this.prefixReleases };
     return {
-      allocated: (pool: string) => allocations.inc({ pool, result: 'ok' }),
-      allocationFailed: (pool: string, reason: string) => {
-        allocations.inc({ pool, result: reason });
+      allocated: (kind, pool) => allocations[kind].inc({ pool, result: 'ok' }),
+      allocationFailed: (kind, pool, reason) => {
+        allocations[kind].inc({ pool, result: reason });
         if (reason === 'POOL_EXHAUSTED') this.poolExhausted.inc({ pool });
       },
-      released: (pool: string) => releases.inc({ pool }),
-      reclaimed: (pool: string) => this.reclaimed.inc({ pool }),
+      released: (kind, pool) => releases[kind].inc({ pool }),
+      reclaimed: (_kind, pool) => this.reclaimed.inc({ pool }),
     };
   }
 }

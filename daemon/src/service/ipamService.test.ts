@@ -10,9 +10,8 @@ import { formatAddress } from '../ip/address.ts';
 import { CommitQueue } from '../store/commitQueue.ts';
 import { LeaseStore } from '../store/leaseStore.ts';
 import { IpamService } from './ipamService.ts';
-import { PoolRegistry } from './poolRegistry.ts';
+import { PoolCatalogue } from './poolCatalogue.ts';
 import { applyReload, planReload } from './poolReload.ts';
-import { PoolState } from './poolState.ts';
 import { StaleLeaseCleaner, type NetnsState } from './staleLeaseCleaner.ts';
 
 const CONFIG = `
@@ -31,12 +30,12 @@ pools:
 const log = pino({ level: 'silent' });
 let dir: string;
 let store: LeaseStore;
-let pools: PoolRegistry;
+let pools: PoolCatalogue;
 let service: IpamService;
 
 function open(config = CONFIG): void {
   store = LeaseStore.open(join(dir, 'leases.db'));
-  pools = new PoolRegistry(parsePoolConfig(config, 'test').pools.map((pool) => PoolState.load(pool, store)));
+  pools = PoolCatalogue.load(parsePoolConfig(config, 'test'), store);
   service = new IpamService({ store, commitQueue: new CommitQueue(store, { maxQueued: 10_000, maxBatch: 512 }), pools, bootId: 'boot-1', now: () => 42 });
 }
 
@@ -78,7 +77,7 @@ describe('IpamService', () => {
     await allocate('fill', ['one']);
     await expect(allocate('both', ['a4', 'one'])).rejects.toThrow(/pool "one" is exhausted/);
     expect(store.leasesOfAttachment('both', 'eth0')).toEqual([]);
-    expect(pools.get('a4')!.taken.size).toBe(0n);
+    expect(pools.find('address', 'a4')!.taken.size).toBe(0n);
     // The address that was tried is still free and is the next one handed out.
     expect(shown(await allocate('next', ['a4']))).toEqual(['10.0.0.2']);
   });
@@ -118,8 +117,8 @@ describe('IpamService', () => {
     (store as unknown as { db: { exec(sql: string): void } }).db.exec(
       "CREATE TEMP TRIGGER fail_insert BEFORE INSERT ON leases BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
     await expect(allocate('c1', ['a4'])).rejects.toThrow(StoreFailureError);
-    expect(pools.get('a4')!.taken.size).toBe(0n);
-    expect(pools.get('a4')!.cursor).toBeUndefined();
+    expect(pools.find('address', 'a4')!.taken.size).toBe(0n);
+    expect(pools.find('address', 'a4')!.cursor).toBeUndefined();
   });
 });
 
@@ -146,12 +145,12 @@ describe('StaleLeaseCleaner', () => {
     expect(await sweeper.sweep()).toEqual([]);
     clock.t = 1000;
     expect((await sweeper.sweep()).map((l) => l.containerId)).toEqual(['c1']);
-    expect(pools.get('a4')!.taken.size).toBe(0n);
+    expect(pools.find('address', 'a4')!.taken.size).toBe(0n);
   });
 });
 
 describe('planReload', () => {
-  const reconfigure = (text: string) => parsePoolConfig(text, 'reload').pools;
+  const reconfigure = (text: string) => parsePoolConfig(text, 'reload');
 
   it('applies added pools and grown ranges', async () => {
     await allocate('c1', ['a4']);
@@ -159,13 +158,13 @@ describe('planReload', () => {
     expect(plan).toMatchObject({ kind: 'apply', added: ['extra'], removed: [], changed: [] });
     if (plan.kind !== 'apply') throw new Error('expected apply');
     pools.replace(applyReload(pools, plan, store));
-    expect(pools.names()).toEqual(['a4', 'a6', 'one', 'extra']);
-    expect(pools.get('a4')!.taken.size).toBe(1n);
+    expect(pools.names('address')).toEqual(['a4', 'a6', 'one', 'extra']);
+    expect(pools.find('address', 'a4')!.taken.size).toBe(1n);
   });
 
   it.each([
     ['removing a pool with leases', CONFIG.replace(/  - name: one\n    subnet: 10\.1\.0\.0\/32\n/, '').replace(/  - name: a4\n    subnet: 10\.0\.0\.0\/29\n    gateway: 10\.0\.0\.1\n/, ''), /removing pool "a4" would orphan its 1 lease/],
-    ['moving a pool with leases to another network', CONFIG.replace('gateway: 10.0.0.1', 'gateway: 10.0.0.1\n    network: other'), /pool "a4": moving it from network "default" to "other" would leave its 1 lease\(s\) in the old network/],
+    ['moving a pool with leases to another address space', CONFIG.replace('gateway: 10.0.0.1', 'gateway: 10.0.0.1\n    addressSpace: other'), /pool "a4": moving it from address space "default" to "other" would leave its 1 lease\(s\) in the old address space/],
     ['shrinking a range under a lease', CONFIG.replace('gateway: 10.0.0.1', 'gateway: 10.0.0.1\n    exclude: [10.0.0.2]'), /pool "a4": the new ranges no longer cover leased addresses 10\.0\.0\.2/],
   ])('refuses %s', async (_name, text, message) => {
     await allocate('c1', ['a4']);

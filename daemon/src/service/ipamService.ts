@@ -6,14 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { pickAddress } from '../allocator/pickAddress.ts';
 import {
   AddressInUseError, AddressOutsidePoolError, BerthError, InvalidArgumentError, LeaseMismatchError, LeaseMissingError,
-  PoolExhaustedError, UnknownPoolError,
+  PoolExhaustedError,
 } from '../errors.ts';
 import { formatAddress, formatCidr, IpParseError, parseAddressWithOptionalPrefix, type IpFamily } from '../ip/address.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseRecord, LeaseFilter, NewLease } from '../store/leaseRecord.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './commands.ts';
-import type { PoolRegistry, PoolSelector } from './poolRegistry.ts';
+import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './serviceCommands.ts';
+import type { PoolCatalogue, PoolEvents, PoolSelector } from './poolCatalogue.ts';
 import { describeOwner, type PoolState, type Requester } from './poolState.ts';
 import { elapsedMs } from './elapsedMs.ts';
 import { requireContainerId, requireDistinct, requireIfname, requireLabels, requireShortText } from './validateCommand.ts';
@@ -28,27 +28,19 @@ export interface Allocation {
 export interface IpamServiceOptions {
   readonly store: LeaseStore;
   readonly commitQueue: CommitQueue;
-  readonly pools: PoolRegistry;
+  readonly pools: PoolCatalogue;
   readonly bootId: string;
   readonly now?: () => number;
-}
-
-/** Events for metrics; the audit log is written here too. */
-export interface IpamEvents {
-  allocated?(pool: string): void;
-  allocationFailed?(pool: string, reason: string): void;
-  released?(pool: string): void;
-  /** A released address of a pool finished cooling down and is free again. */
-  reclaimed?(pool: string): void;
+  readonly events?: PoolEvents;
 }
 
 export class IpamService {
   private readonly store: LeaseStore;
   private readonly commitQueue: CommitQueue;
-  private readonly pools: PoolRegistry;
+  private readonly pools: PoolCatalogue;
   private readonly bootId: string;
   private readonly now: () => number;
-  events: IpamEvents = {};
+  private readonly events: PoolEvents;
 
   constructor(options: IpamServiceOptions) {
     this.store = options.store;
@@ -56,6 +48,7 @@ export class IpamService {
     this.pools = options.pools;
     this.bootId = options.bootId;
     this.now = options.now ?? Date.now;
+    this.events = options.events ?? {};
   }
 
   async allocate(command: AllocateCommand, log: Logger): Promise<Allocation[]> {
@@ -83,7 +76,7 @@ export class IpamService {
       for (const allocation of allocations.fresh) {
         log.info({ event: 'lease.allocated', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started),
           podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid, network: command.network }, 'lease allocated');
-        this.events.allocated?.(allocation.pool.name);
+        this.events.allocated?.('address', allocation.pool.name);
       }
       for (const allocation of allocations.existing) {
         log.info({ event: 'lease.reused', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started) },
@@ -92,8 +85,8 @@ export class IpamService {
       return allocations.all;
     } catch (error) {
       const reason = error instanceof BerthError ? error.reason : 'INTERNAL';
-      const failedPools = error instanceof PoolExhaustedError ? [error.pool] : command.pools.filter((name) => this.pools.has(name));
-      for (const pool of failedPools) this.events.allocationFailed?.(pool, reason);
+      const failedPools = error instanceof PoolExhaustedError ? [error.pool] : command.pools.filter((name) => this.pools.find('address', name));
+      for (const pool of failedPools) this.events.allocationFailed?.('address', pool, reason);
       throw error;
     }
   }
@@ -152,43 +145,6 @@ export class IpamService {
     return released;
   }
 
-  /** Checks exported leases against the pools (no database access); throws on malformed ones. */
-  prepareImport(leases: readonly ImportedLease[]): PreparedLeaseImport[] {
-    return leases.map((lease, i) => this.parseImportedLease(lease, `leases[${i}]`));
-  }
-
-  /**
-   * Inside an import's transaction: inserts the leases not yet present and returns the counts
-   * and every conflict; the caller refuses the whole import when there is any.
-   */
-  importInTransaction(prepared: readonly PreparedLeaseImport[], unit: UnitOfWork): ImportOutcome {
-    let imported = 0;
-    let alreadyPresent = 0;
-    const conflicts: string[] = [];
-    for (const { record, pool, field } of prepared) {
-      const holder = this.store.leaseAt(record.networkInstance, record.address);
-      const shown = formatAddress(record.address, record.family);
-      if (holder && holder.containerId === record.containerId && holder.ifname === record.ifname && holder.pool === record.pool) {
-        alreadyPresent++;
-        continue;
-      }
-      if (holder) {
-        conflicts.push(`${field}: ${shown} is ${holder.state === 'cooling' ? 'cooling down after' : 'leased to'} container ${holder.containerId} ifname ${holder.ifname}`);
-        continue;
-      }
-      const other = this.store.leasesOfAttachment(record.containerId, record.ifname).find((lease) => lease.pool === record.pool);
-      if (other) {
-        conflicts.push(`${field}: container ${record.containerId} ifname ${record.ifname} already holds ${formatAddress(other.address, other.family)} in pool "${record.pool}"`);
-        continue;
-      }
-      this.store.insertLease(record);
-      pool.taken.add(record.address);
-      unit.onRollback(() => pool.taken.delete(record.address));
-      imported++;
-    }
-    return { imported, alreadyPresent, conflicts };
-  }
-
   /**
    * Releases exactly these leases (cleaners): each only if the same attachment still holds the
    * same address in the same pool, so a lease re-created meanwhile is never touched.
@@ -196,47 +152,26 @@ export class IpamService {
   async releaseExact(leases: readonly LeaseRecord[], log: Logger, event: string, reason: string): Promise<LeaseRecord[]> {
     if (leases.length === 0) return [];
     const released = await this.commitQueue.submit((unit) => leases.filter((lease) => {
-      const current = this.store.leaseAt(lease.networkInstance, lease.address);
+      const current = this.store.leaseAt(lease.addressSpace, lease.address);
       return current !== undefined && current.state === 'active' && current.containerId === lease.containerId && current.ifname === lease.ifname && current.pool === lease.pool;
     }).map((lease) => this.releaseInTransaction(lease, unit)));
     for (const lease of released) {
       log.info({ event, reason, pool: lease.pool, address: formatAddress(lease.address, lease.family), containerId: lease.containerId,
         ifname: lease.ifname, podNamespace: lease.podNamespace, podName: lease.podName, netns: lease.netns, bootId: lease.bootId }, 'stale lease released');
-      this.events.released?.(lease.pool);
+      this.events.released?.('address', lease.pool);
     }
     return released;
   }
 
   listLeases(filter: LeaseFilter): LeaseRecord[] {
-    if (filter.pool) this.pools.resolve([filter.pool]);
+    if (filter.pool) this.pools.resolve('address', filter.pool);
     return this.store.listLeases(filter);
   }
 
   /** The named pools, those a selector picks, or all. */
   poolStates(names: readonly string[] = [], selector: PoolSelector = {}): PoolState[] {
     requireLabels(selector, 'pool_selector.match_labels');
-    return names.length === 0 && Object.keys(selector).length === 0 ? this.pools.all() : this.pools.select(names, selector);
-  }
-
-  /**
-   * Frees the addresses whose reclaim delay is over; returns how many. Cheap when nothing is
-   * cooling (no query at all).
-   */
-  async reclaimCooled(log: Logger): Promise<number> {
-    if (!this.pools.all().some((pool) => pool.coolingCount > 0)) return 0;
-    const reclaimed = await this.commitQueue.submit((unit) => this.store.deleteCooledLeases(this.now()).map((lease) => {
-      const pool = this.pools.get(lease.pool);
-      if (pool && pool.network === lease.networkInstance && pool.taken.delete(lease.address)) {
-        pool.coolingCount--;
-        unit.onRollback(() => { pool.taken.add(lease.address); pool.coolingCount++; });
-      }
-      return lease;
-    }));
-    for (const lease of reclaimed) {
-      log.info({ event: 'lease.reclaimed', pool: lease.pool, address: formatAddress(lease.address, lease.family) }, 'cooled-down address is free again');
-      this.events.reclaimed?.(lease.pool);
-    }
-    return reclaimed.length;
+    return names.length === 0 && Object.keys(selector).length === 0 ? this.pools.ofKind('address') : this.pools.select(names, selector);
   }
 
   private allocateInTransaction(command: AllocateCommand, pools: readonly PoolState[], requested: Map<PoolState, bigint>, unit: UnitOfWork) {
@@ -300,10 +235,10 @@ export class IpamService {
       return picked;
     }
     if (pool.taken.has(address)) {
-      const holder = this.store.leaseAt(pool.network, address);
+      const holder = this.store.leaseAt(pool.addressSpace, address);
       if (holder?.state === 'cooling' && holder.pool === pool.name && (holder.address === cooling?.address || preAllocation !== undefined)) {
         // Taking back its own cooling address (or its pre-allocation): the address stays held.
-        this.store.deleteLeaseAt(pool.network, address);
+        this.store.deleteLeaseAt(pool.addressSpace, address);
         pool.coolingCount--;
         unit.onRollback(() => { pool.coolingCount++; });
         return address;
@@ -320,7 +255,7 @@ export class IpamService {
 
   private newLease(command: AllocateCommand, pool: PoolState, address: bigint): NewLease {
     return {
-      pool: pool.name, networkInstance: pool.network, family: pool.config.family, address,
+      pool: pool.name, addressSpace: pool.addressSpace, family: pool.config.family, address,
       containerId: command.containerId, ifname: command.ifname, network: command.network,
       podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid,
       netns: command.netns, bootId: this.bootId, createdAtMs: this.now(),
@@ -332,8 +267,8 @@ export class IpamService {
    * otherwise (or for a pre-allocated address, which nobody else can get anyway) it is freed.
    */
   private releaseInTransaction(lease: LeaseRecord, unit: UnitOfWork): LeaseRecord {
-    const pool = this.pools.get(lease.pool);
-    const samePool = pool !== undefined && pool.network === lease.networkInstance;
+    const pool = this.pools.holderOf('address', { ...lease, start: lease.address });
+    const samePool = pool !== undefined && pool.name === lease.pool;
     const delaySeconds = samePool ? pool.config.reclaimDelaySeconds : 0;
     if (samePool && delaySeconds > 0 && pool.preAllocationAt(lease.address) === undefined) {
       this.store.coolLease(lease.pool, lease.containerId, lease.ifname, ownerKeyOf(lease), this.now() + delaySeconds * 1000);
@@ -342,10 +277,7 @@ export class IpamService {
       return lease;
     }
     this.store.deleteLease(lease.pool, lease.containerId, lease.ifname);
-    // After a pool was renamed, the pool of the same network whose subnet holds the address
-    // loaded it at start: free it there, or it stays blocked until the next restart.
-    const holder = samePool ? pool : this.pools.all().find((candidate) => candidate.network === lease.networkInstance && candidate.contains(lease.address, lease.family));
-    if (holder?.taken.delete(lease.address)) unit.onRollback(() => holder.taken.add(lease.address));
+    if (pool?.taken.delete(lease.address)) unit.onRollback(() => pool.taken.add(lease.address));
     return lease;
   }
 
@@ -375,66 +307,22 @@ export class IpamService {
     return assigned;
   }
 
-  private parseImportedLease(lease: ImportedLease, field: string): PreparedLeaseImport {
-    requireContainerId(lease.containerId, `${field}.container_id`);
-    requireIfname(lease.ifname, `${field}.ifname`);
-    const pool = this.pools.get(lease.pool);
-    if (!pool) throw new UnknownPoolError(lease.pool, this.pools.names());
-    if (lease.networkInstance !== '' && lease.networkInstance !== pool.network) {
-      throw new InvalidArgumentError(`${field}.network_instance: "${lease.networkInstance}" is not the network of pool "${pool.name}" ("${pool.network}")`);
-    }
-    const address = parseRequestedAddress(lease.address, `${field}.address`);
-    if (!pool.contains(address.value, address.family) || !pool.canAssign(address.value)) {
-      throw new AddressOutsidePoolError(`${field}.address: ${lease.address} cannot be handed out by pool "${pool.name}"`, { pool: pool.name });
-    }
-    return {
-      field,
-      pool,
-      record: {
-        pool: pool.name, networkInstance: pool.network, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
-        network: lease.network, podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
-        netns: lease.netns, bootId: lease.bootId, createdAtMs: lease.createdAtUnixMs || this.now(),
-      },
-    };
-  }
-
   private logReleased(log: Logger, lease: LeaseRecord, event: string, latencyMs?: number): void {
     log.info({ event, pool: lease.pool, address: formatAddress(lease.address, lease.family), containerId: lease.containerId,
       ifname: lease.ifname, podNamespace: lease.podNamespace, podName: lease.podName, network: lease.network, latencyMs }, 'lease released');
-    this.events.released?.(lease.pool);
+    this.events.released?.('address', lease.pool);
   }
 }
 
 type ParsedAddress = ReturnType<typeof parseAddressWithOptionalPrefix>;
 
-function parseRequestedAddress(text: string, field: string): ParsedAddress {
+export function parseRequestedAddress(text: string, field: string): ParsedAddress {
   try {
     return parseAddressWithOptionalPrefix(text);
   } catch (error) {
     if (error instanceof IpParseError) throw new InvalidArgumentError(`${field}: ${error.message}`);
     throw error;
   }
-}
-
-/** A lease as exported by berthctl (text address). */
-export interface ImportedLease {
-  readonly pool: string; readonly address: string; readonly containerId: string; readonly ifname: string; readonly network: string;
-  readonly podNamespace: string; readonly podName: string; readonly podUid: string; readonly netns: string; readonly bootId: string;
-  readonly createdAtUnixMs: number; readonly networkInstance: string;
-}
-
-/** An exported lease checked against its pool, ready to insert. */
-export interface PreparedLeaseImport {
-  readonly record: NewLease;
-  readonly pool: PoolState;
-  readonly field: string;
-}
-
-/** What one kind of import did inside the transaction. */
-export interface ImportOutcome {
-  readonly imported: number;
-  readonly alreadyPresent: number;
-  readonly conflicts: readonly string[];
 }
 
 /**

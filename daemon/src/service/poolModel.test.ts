@@ -1,4 +1,4 @@
-// The pool model on a real SQLite file, each rule on IPv4 and on IPv6: network instances,
+// The pool model on a real SQLite file, each rule on IPv4 and on IPv6: address spaces,
 // per-range gateway and prefix, pre-allocations, reclaim delay, strategies, selectors.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,23 +11,25 @@ import { toAllocationMessage } from '../grpc/messages.ts';
 import { formatAddress } from '../ip/address.ts';
 import { CommitQueue } from '../store/commitQueue.ts';
 import { LeaseStore } from '../store/leaseStore.ts';
-import type { AllocateCommand } from './commands.ts';
+import type { AllocateCommand } from './serviceCommands.ts';
+import { reclaimCooled } from './cooledLeaseReclaim.ts';
 import { IpamService, type Allocation } from './ipamService.ts';
-import { PoolRegistry } from './poolRegistry.ts';
-import { PoolState } from './poolState.ts';
+import { PoolCatalogue } from './poolCatalogue.ts';
 
 const log = pino({ level: 'silent' });
 let dir: string;
 let store: LeaseStore;
-let pools: PoolRegistry;
+let pools: PoolCatalogue;
 let service: IpamService;
+let commitQueue: CommitQueue;
 const clock = { ms: 1_000_000 };
 
 function open(config: string): void {
   store?.close();
   store = LeaseStore.open(join(dir, 'leases.db'));
-  pools = new PoolRegistry(parsePoolConfig(config, 'test').pools.map((pool) => PoolState.load(pool, store)));
-  service = new IpamService({ store, commitQueue: new CommitQueue(store, { maxQueued: 10_000, maxBatch: 512 }), pools, bootId: 'b', now: () => clock.ms });
+  pools = PoolCatalogue.load(parsePoolConfig(config, 'test'), store);
+  commitQueue = new CommitQueue(store, { maxQueued: 10_000, maxBatch: 512 });
+  service = new IpamService({ store, commitQueue, pools, bootId: 'b', now: () => clock.ms });
 }
 
 beforeEach(() => {
@@ -57,31 +59,31 @@ const families = [
 describe.each(families)('IPv$family', ({ subnet, at, other }) => {
   const q = (text: string) => JSON.stringify(text);
 
-  it('network instances: the same subnet in two networks hands out the same addresses independently', async () => {
+  it('address spaces: the same subnet in two address spaces hands out the same addresses independently', async () => {
     open(`pools:
-  - { name: red, network: red, subnet: ${q(subnet)} }
-  - { name: blue, network: blue, subnet: ${q(subnet)} }
+  - { name: red, addressSpace: red, subnet: ${q(subnet)} }
+  - { name: blue, addressSpace: blue, subnet: ${q(subnet)} }
 `);
     expect(await one(allocate('r1', ['red']))).toBe(at(1));
     expect(await one(allocate('b1', ['blue']))).toBe(at(1));
     expect(await one(allocate('b2', ['blue'], { requestedIps: [at(7)] }))).toBe(at(7));
     expect(await one(allocate('r2', ['red'], { requestedIps: [at(7)] }))).toBe(at(7));
     await expect(allocate('r3', ['red'], { requestedIps: [at(7)] })).rejects.toThrow(AddressInUseError);
-    expect(store.listLeases({ networkInstance: 'blue' }).map((l) => l.containerId)).toEqual(['b1', 'b2']);
-    // After a restart each network's pool loads only its own held addresses.
+    expect(store.listLeases({ addressSpace: 'blue' }).map((l) => l.containerId)).toEqual(['b1', 'b2']);
+    // After a restart each address space's pool loads only its own held addresses.
     open(`pools:
-  - { name: red, network: red, subnet: ${q(subnet)} }
-  - { name: blue, network: blue, subnet: ${q(subnet)} }
+  - { name: red, addressSpace: red, subnet: ${q(subnet)} }
+  - { name: blue, addressSpace: blue, subnet: ${q(subnet)} }
 `);
-    expect(pools.get('red')!.taken.size).toBe(2n);
+    expect(pools.find('address', 'red')!.taken.size).toBe(2n);
     expect(await one(allocate('r4', ['red']))).toBe(at(2));
     await release('b1');
     // Releasing blue's copy of an address leaves red's alone.
     const redAddress = store.leasesOfAttachment('r1', 'eth0')[0]!.address;
     expect(store.leaseAt('red', redAddress)?.containerId).toBe('r1');
     expect(store.leaseAt('blue', redAddress)).toBeUndefined();
-    expect(pools.get('red')!.taken.has(redAddress)).toBe(true);
-    expect(pools.get('blue')!.taken.has(redAddress)).toBe(false);
+    expect(pools.find('address', 'red')!.taken.has(redAddress)).toBe(true);
+    expect(pools.find('address', 'blue')!.taken.has(redAddress)).toBe(false);
   });
 
   it('per-range gateway and prefix length: each address reports its own range', async () => {
@@ -138,7 +140,7 @@ describe.each(families)('IPv$family', ({ subnet, at, other }) => {
     // An owner asking for a different address is told which one is theirs.
     await release('cafe01');
     await expect(allocate('cafe01', ['static'], { requestedIps: [at(13)] })).rejects.toThrow(InvalidArgumentError);
-    expect(pools.get('static')!.usage()).toMatchObject({ size: 5n, preAllocated: 3n, free: 0n });
+    expect(pools.find('address', 'static')!.usage()).toMatchObject({ size: 5n, preAllocated: 3n, free: 0n });
   });
 
   it('reclaim delay: a released address cools down, its owner gets it back, others wait', async () => {
@@ -148,7 +150,7 @@ describe.each(families)('IPv$family', ({ subnet, at, other }) => {
     expect(await one(allocate('a', ['cool'], { podName: 'web-0' }))).toBe(at(10));
     await release('a');
     expect(store.listLeases({ state: 'cooling' }).map((l) => [formatAddress(l.address, l.family), l.reusableAtMs])).toEqual([[at(10), 1_030_000]]);
-    expect(pools.get('cool')!.usage()).toMatchObject({ allocated: 1n, cooling: 1n, free: 1n });
+    expect(pools.find('address', 'cool')!.usage()).toMatchObject({ allocated: 1n, cooling: 1n, free: 1n });
     // lowestFree would pick .10, but it is cooling: someone else gets .11.
     expect(await one(allocate('b', ['cool'], { podName: 'other' }))).toBe(at(11));
     await expect(allocate('c', ['cool'], { podName: 'third' })).rejects.toThrow(PoolExhaustedError);
@@ -158,10 +160,10 @@ describe.each(families)('IPv$family', ({ subnet, at, other }) => {
     expect(store.listLeases({ state: 'cooling' })).toEqual([]);
     await release('a-restarted');
     clock.ms += 29_999;
-    expect(await service.reclaimCooled(log)).toBe(0);
+    expect(await reclaimCooled({ store, commitQueue, pools, now: () => clock.ms }, log)).toBe(0);
     clock.ms += 1;
-    expect(await service.reclaimCooled(log)).toBe(1);
-    expect(pools.get('cool')!.usage()).toMatchObject({ allocated: 1n, cooling: 0n, free: 1n });
+    expect(await reclaimCooled({ store, commitQueue, pools, now: () => clock.ms }, log)).toBe(1);
+    expect(pools.find('address', 'cool')!.usage()).toMatchObject({ allocated: 1n, cooling: 0n, free: 1n });
     expect(await one(allocate('e', ['cool'], { podName: 'fifth' }))).toBe(at(10));
   });
 
@@ -171,7 +173,7 @@ describe.each(families)('IPv$family', ({ subnet, at, other }) => {
     expect(await one(allocate('a', ['cool']))).toBe(at(1));
     await release('a');
     open(config);
-    expect(pools.get('cool')!.coolingCount).toBe(1);
+    expect(pools.find('address', 'cool')!.coolingCount).toBe(1);
     expect(await one(allocate('b', ['cool']))).toBe(at(2));
     expect(await one(allocate('a', ['cool']))).toBe(at(1));
   });
@@ -225,6 +227,6 @@ describe('dual-stack selector stays atomic', () => {
     expect(shown(await allocate('b', [], { poolSelector: { net: 'blue' } }))).toEqual(['10.40.0.2', 'fd00:40::2']);
     await expect(allocate('c', [], { poolSelector: { net: 'blue' } })).rejects.toThrow(PoolExhaustedError);
     expect(store.leasesOfAttachment('c', 'eth0')).toEqual([]);
-    expect(pools.get('v6')!.taken.size).toBe(2n);
+    expect(pools.find('address', 'v6')!.taken.size).toBe(2n);
   });
 });

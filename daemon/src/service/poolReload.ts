@@ -1,58 +1,92 @@
 // Applying a new pool configuration to a running daemon: growth applies at once; anything that
-// would orphan a lease (a removed pool or a shrunk range still holding addresses) refuses the
-// whole reload, and the old pools stay in service.
-import { subtractIntervals } from '../config/addressIntervals.ts';
+// would strand a lease (a removed pool, a moved address space, ranges or a subnet no longer covering a
+// held address or prefix) refuses the whole reload, and the old pools stay in service. One plan
+// for every kind; what strands a lease is the only part each kind answers for itself.
+import { intervalsOverlap, subtractIntervals } from '../config/addressIntervals.ts';
 import { assignableIntervals } from '../config/poolSize.ts';
-import type { PoolConfig } from '../config/types.ts';
-import { formatAddress } from '../ip/address.ts';
+import type { BerthConfig, PoolConfig, PrefixPoolConfig } from '../config/types.ts';
+import { cidrBounds, formatAddress } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import type { PoolRegistry } from './poolRegistry.ts';
+import type { PoolCatalogue, ServedPool } from './poolCatalogue.ts';
 import { PoolState } from './poolState.ts';
+import { PrefixPoolState } from './prefixPoolState.ts';
+
+type ServedConfig = PoolConfig | PrefixPoolConfig;
 
 export type ReloadPlan =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'refused'; readonly problems: readonly string[] }
-  | { readonly kind: 'apply'; readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[]; readonly next: readonly PoolConfig[] };
+  | { readonly kind: 'apply'; readonly added: readonly string[]; readonly removed: readonly string[]; readonly changed: readonly string[]; readonly next: readonly ServedConfig[] };
 
 const MAX_LISTED = 5;
 
-export function planReload(current: PoolRegistry, next: readonly PoolConfig[]): ReloadPlan {
+export function planReload(current: PoolCatalogue, config: BerthConfig): ReloadPlan {
+  const next: ServedConfig[] = [...config.pools, ...config.prefixPools];
   const problems: string[] = [];
   const nextByName = new Map(next.map((pool) => [pool.name, pool]));
   const removed: string[] = [];
   const changed: string[] = [];
   for (const pool of current.all()) {
     const replacement = nextByName.get(pool.name);
-    if (!replacement) {
-      if (pool.taken.size > 0n) problems.push(`removing pool "${pool.name}" would orphan its ${pool.taken.size} lease(s); release them first`);
-      else removed.push(pool.name);
-      continue;
-    }
-    if (sameConfig(pool.config, replacement)) continue;
-    changed.push(pool.name);
-    if (replacement.network !== pool.config.network && pool.taken.size > 0n) {
-      problems.push(`pool "${pool.name}": moving it from network "${pool.config.network}" to "${replacement.network}" would leave its ${pool.taken.size} lease(s) in the old network; release them first`);
-      continue;
-    }
-    const orphaned = orphanedAddresses(pool, replacement);
-    if (orphaned.length > 0) {
-      problems.push(`pool "${pool.name}": the new ranges no longer cover leased addresses ${orphaned.slice(0, MAX_LISTED).join(', ')}${orphaned.length > MAX_LISTED ? ' and more' : ''}; release them first`);
-    }
+    if (replacement && sameConfig(pool.config, replacement)) continue;
+    // A pool that changes kind is a removal and an addition.
+    const stranded = replacement?.kind === pool.kind ? strandedByChange(pool, replacement) : strandedByRemoval(pool);
+    if (stranded) problems.push(stranded);
+    else if (replacement?.kind === pool.kind) changed.push(pool.name);
+    else removed.push(pool.name);
   }
-  const added = next.filter((pool) => !current.has(pool.name)).map((pool) => pool.name);
+  const added = next.filter((pool) => current.get(pool.name)?.kind !== pool.kind).map((pool) => pool.name);
   if (problems.length > 0) return { kind: 'refused', problems };
   if (added.length === 0 && removed.length === 0 && changed.length === 0) return { kind: 'unchanged' };
   return { kind: 'apply', added, removed, changed, next };
 }
 
 /** Builds the pools of an accepted plan; unchanged pools keep their state object. */
-export function applyReload(current: PoolRegistry, plan: Extract<ReloadPlan, { kind: 'apply' }>, store: LeaseStore): PoolState[] {
+export function applyReload(current: PoolCatalogue, plan: Extract<ReloadPlan, { kind: 'apply' }>, store: LeaseStore): ServedPool[] {
   return plan.next.map((config) => {
     const existing = current.get(config.name);
-    if (existing && !plan.changed.includes(config.name)) return existing;
-    const state = PoolState.load(config, store);
-    return state;
+    if (existing && existing.kind === config.kind && !plan.changed.includes(config.name)) return existing;
+    return config.kind === 'address' ? PoolState.load(config, store) : PrefixPoolState.load(config, store);
   });
+}
+
+function strandedByRemoval(pool: ServedPool): string | undefined {
+  if (pool.kind === 'address') {
+    return pool.taken.size > 0n ? `removing pool "${pool.name}" would orphan its ${pool.taken.size} lease(s); release them first` : undefined;
+  }
+  return pool.heldCount > 0 ? `removing prefix pool "${pool.name}" would orphan its ${pool.heldCount} prefix lease(s); release them first` : undefined;
+}
+
+function strandedByChange(pool: ServedPool, replacement: ServedConfig): string | undefined {
+  if (pool.kind === 'address' && replacement.kind === 'address') return strandedAddresses(pool, replacement);
+  if (pool.kind === 'prefix' && replacement.kind === 'prefix') return strandedPrefixes(pool, replacement);
+  return strandedByRemoval(pool);
+}
+
+function strandedAddresses(pool: PoolState, replacement: PoolConfig): string | undefined {
+  if (replacement.addressSpace !== pool.config.addressSpace && pool.taken.size > 0n) {
+    return `pool "${pool.name}": moving it from address space "${pool.config.addressSpace}" to "${replacement.addressSpace}" would leave its ${pool.taken.size} lease(s) in the old address space; release them first`;
+  }
+  const orphaned = orphanedAddresses(pool, replacement);
+  return orphaned.length > 0 ? `pool "${pool.name}": the new ranges no longer cover leased addresses ${listed(orphaned)}; release them first` : undefined;
+}
+
+function strandedPrefixes(pool: PrefixPoolState, replacement: PrefixPoolConfig): string | undefined {
+  const held = pool.heldCount;
+  if (held === 0) return undefined;
+  if (replacement.addressSpace !== pool.config.addressSpace || replacement.family !== pool.config.family) {
+    return `prefix pool "${pool.name}": moving it to address space "${replacement.addressSpace}" or another IP family would strand its ${held} prefix lease(s); release them first`;
+  }
+  const bounds = cidrBounds(replacement.subnet);
+  const prefixes = pool.heldPrefixes();
+  const stranded = pool.heldIntervals().flatMap((interval, i) =>
+    interval.start < bounds.first || interval.end > bounds.last || replacement.reservedSubnets.some((reserved) => intervalsOverlap(reserved, interval))
+      ? [prefixes[i]!] : []);
+  return stranded.length > 0 ? `prefix pool "${pool.name}": the new subnet or reserved subnets no longer allow held prefixes ${listed(stranded)}; release them first` : undefined;
+}
+
+function listed(items: readonly string[]): string {
+  return `${items.slice(0, MAX_LISTED).join(', ')}${items.length > MAX_LISTED ? ' and more' : ''}`;
 }
 
 function orphanedAddresses(pool: PoolState, replacement: PoolConfig): string[] {
@@ -71,7 +105,7 @@ function orphanedAddresses(pool: PoolState, replacement: PoolConfig): string[] {
 }
 
 /** Two validated pool configurations (of either kind) are the same. */
-export function sameConfig(a: object, b: object): boolean {
+function sameConfig(a: object, b: object): boolean {
   return JSON.stringify(a, bigintAsText) === JSON.stringify(b, bigintAsText);
 }
 

@@ -1,7 +1,7 @@
 // One address pool at run time: its configuration, the addresses it may hand out and those held
 // (active or cooling down), and the rules that depend on the pool alone.
-import { isAllocatable } from '../allocator/pickAddress.ts';
 import { TakenAddressSet } from '../allocator/takenAddressSet.ts';
+import { intervalsInclude } from '../config/addressIntervals.ts';
 import { allocatableIntervals, assignableIntervals, countAddresses, reservedCount } from '../config/poolSize.ts';
 import type { AddressInterval, PoolConfig, PreAllocation, PreAllocationOwner } from '../config/types.ts';
 import { cidrBounds } from '../ip/address.ts';
@@ -31,6 +31,7 @@ export interface AddressSettings {
 }
 
 export class PoolState {
+  readonly kind = 'address';
   /** Last address handed out (round-robin position). */
   cursor: bigint | undefined;
   /** Leases of this pool cooling down (their addresses are in `taken`). */
@@ -57,7 +58,7 @@ export class PoolState {
   static load(config: PoolConfig, store: LeaseStore): PoolState {
     const bounds = cidrBounds(config.subnet);
     const allocatable = allocatableIntervals(config);
-    const taken = TakenAddressSet.fromSorted(store.addressesWithin(config.network, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
+    const taken = TakenAddressSet.fromSorted(store.addressesWithin(config.addressSpace, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
     return new PoolState(config, allocatable, assignableIntervals(config), countAddresses(allocatable), taken,
       store.cursor(config.name), store.coolingCount(config.name));
   }
@@ -66,8 +67,8 @@ export class PoolState {
     return this.config.name;
   }
 
-  get network(): string {
-    return this.config.network;
+  get addressSpace(): string {
+    return this.config.addressSpace;
   }
 
   contains(address: bigint, family: number): boolean {
@@ -76,9 +77,19 @@ export class PoolState {
     return address >= bounds.first && address <= bounds.last;
   }
 
+  /** Marks a lease's address held (the span of an address lease is one address). */
+  hold(span: AddressInterval): void {
+    this.taken.add(span.start);
+  }
+
+  /** Drops a held address; returns false when it was not held. */
+  unhold(span: AddressInterval): boolean {
+    return this.taken.delete(span.start);
+  }
+
   /** True when the address can be handed out to someone (pre-allocated addresses included). */
   canAssign(address: bigint): boolean {
-    return isAllocatable(this.assignable, address);
+    return intervalsInclude(this.assignable, address);
   }
 
   /** The pre-allocation this requester owns in this pool, if any (first match in config order). */

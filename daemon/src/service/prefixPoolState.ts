@@ -20,6 +20,7 @@ export interface PrefixPoolUsage {
 }
 
 export class PrefixPoolState {
+  readonly kind = 'prefix';
   /** Prefix leases of this pool cooling down (their intervals are in `held`). */
   coolingCount: number;
   /** Held prefixes as intervals, sorted and disjoint. */
@@ -31,12 +32,12 @@ export class PrefixPoolState {
   }
 
   /**
-   * Loads what the database holds inside the subnet of the pool's network, whichever pool wrote
+   * Loads what the database holds inside the subnet of the pool's address space, whichever pool wrote
    * it: a prefix left by a renamed pool still blocks its addresses.
    */
   static load(config: PrefixPoolConfig, store: LeaseStore): PrefixPoolState {
     const bounds = cidrBounds(config.subnet);
-    const held = store.prefixes.within(config.network, bounds.first, bounds.last)
+    const held = store.prefixes.within(config.addressSpace, bounds.first, bounds.last)
       .map((lease) => prefixInterval(lease.first, lease.prefixLength, config.family));
     return new PrefixPoolState(config, held, store.prefixes.coolingCount(config.name));
   }
@@ -45,13 +46,18 @@ export class PrefixPoolState {
     return this.config.name;
   }
 
-  get network(): string {
-    return this.config.network;
+  get addressSpace(): string {
+    return this.config.addressSpace;
   }
 
   get bounds(): AddressInterval {
     const { first, last } = cidrBounds(this.config.subnet);
     return { start: first, end: last };
+  }
+
+  contains(address: bigint, family: number): boolean {
+    const bounds = this.bounds;
+    return family === this.config.family && address >= bounds.start && address <= bounds.end;
   }
 
   get heldCount(): number {

@@ -10,24 +10,25 @@ import { AddressOutsidePoolError, InvalidArgumentError, PoolExhaustedError, Pref
 import { formatCidr } from '../ip/address.ts';
 import { CommitQueue } from '../store/commitQueue.ts';
 import { LeaseStore } from '../store/leaseStore.ts';
-import { PrefixPoolState } from './prefixPoolState.ts';
-import { PrefixService, type AllocatePrefixCommand } from './prefixService.ts';
+import { reclaimCooled } from './cooledLeaseReclaim.ts';
+import { PoolCatalogue } from './poolCatalogue.ts';
+import { PrefixService } from './prefixService.ts';
+import type { AllocatePrefixCommand } from './serviceCommands.ts';
 
 const log = pino({ level: 'silent' });
 let dir: string;
 let store: LeaseStore;
 let service: PrefixService;
+let pools: PoolCatalogue;
+let commitQueue: CommitQueue;
 const clock = { ms: 1_000_000 };
 
 function open(config: string): void {
   store?.close();
   store = LeaseStore.open(join(dir, 'leases.db'));
-  const parsed = parsePoolConfig(config, 'test');
-  service = new PrefixService({
-    store, commitQueue: new CommitQueue(store, { maxQueued: 10_000, maxBatch: 512 }),
-    pools: parsed.prefixPools.map((pool) => PrefixPoolState.load(pool, store)), addressPoolNames: () => parsed.pools.map((pool) => pool.name),
-    now: () => clock.ms,
-  });
+  pools = PoolCatalogue.load(parsePoolConfig(config, 'test'), store);
+  commitQueue = new CommitQueue(store, { maxQueued: 10_000, maxBatch: 512 });
+  service = new PrefixService({ store, commitQueue, pools, now: () => clock.ms });
 }
 
 beforeEach(() => {
@@ -67,7 +68,7 @@ pools:
     const exhausted = await allocate('nodes', 'node/late').catch((error: unknown) => error);
     expect(exhausted).toBeInstanceOf(PoolExhaustedError);
     expect((exhausted as Error).message).toMatch(/pool "nodes" is exhausted: all 4 \/\d+ prefixes are held/);
-    expect(service.pool('nodes')!.usage()).toMatchObject({ size: 4n, allocated: 4n, free: 0n });
+    expect(pools.find('prefix', 'nodes')!.usage()).toMatchObject({ size: 4n, allocated: 4n, free: 0n });
   });
 
   it('efficient keeps a whole larger block free; sequential would split it', async () => {
@@ -81,7 +82,7 @@ pools:
 
   it('reserved subnets are never handed out, and requesting one names it', async () => {
     open(pool(`, reservedSubnets: ["${child(0)}", "${child(2)}"]`));
-    expect(service.pool('nodes')!.usage()).toMatchObject({ size: 2n, reserved: 2n, free: 2n });
+    expect(pools.find('prefix', 'nodes')!.usage()).toMatchObject({ size: 2n, reserved: 2n, free: 2n });
     expect(await allocate('nodes', 'a')).toBe(child(1));
     expect(await allocate('nodes', 'b')).toBe(child(3));
     await expect(allocate('nodes', 'c')).rejects.toBeInstanceOf(PoolExhaustedError);
@@ -121,7 +122,7 @@ pools:
     expect(await allocate('nodes', 'a')).toBe(child(0));
     await release('nodes', 'a');
     clock.ms += 30_000;
-    expect(await service.reclaimCooled(log)).toBe(1);
+    expect(await reclaimCooled({ store, commitQueue, pools, now: () => clock.ms }, log)).toBe(1);
     expect(await allocate('nodes', 'c', { requestedPrefix: child(0) })).toBe(child(0));
   });
 
@@ -131,7 +132,7 @@ pools:
     await allocate('nodes', 'b');
     await release('nodes', 'b');
     open(pool(', reclaimDelaySeconds: 30, strategy: sequential'));
-    expect(service.pool('nodes')!.usage()).toMatchObject({ allocated: 2n, cooling: 1n, free: 2n });
+    expect(pools.find('prefix', 'nodes')!.usage()).toMatchObject({ allocated: 2n, cooling: 1n, free: 2n });
     expect(await allocate('nodes', 'c')).toBe(child(2));
     expect(await allocate('nodes', 'b')).toBe(child(1));
   });
@@ -149,16 +150,16 @@ pools:
   });
 });
 
-describe('prefix pools in two network instances', () => {
-  it('hand out the same prefix independently; pools of one network never share one', async () => {
+describe('prefix pools in two address spaces', () => {
+  it('hand out the same prefix independently; pools of one address space never share one', async () => {
     open(`
 pools:
-  - { name: red, network: red, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
-  - { name: blue, network: blue, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
+  - { name: red, addressSpace: red, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
+  - { name: blue, addressSpace: blue, kind: prefix, subnet: 10.50.0.0/23, prefixLength: 24, strategy: sequential }
 `);
     expect(await allocate('red', 'x')).toBe('10.50.0.0/24');
     expect(await allocate('blue', 'x')).toBe('10.50.0.0/24');
-    expect(service.listPrefixes({}).map((lease) => `${lease.networkInstance}:${lease.owner}`)).toEqual(['blue:x', 'red:x']);
+    expect(service.listPrefixes({}).map((lease) => `${lease.addressSpace}:${lease.owner}`)).toEqual(['blue:x', 'red:x']);
   });
 });
 

@@ -6,13 +6,13 @@ export type LeaseState = 'active' | 'cooling';
 /** One lease as stored: an address of a pool held by one attachment (container id + ifname). */
 export interface LeaseRecord {
   readonly pool: string;
-  /** The pool's network instance: addresses are unique within it. */
-  readonly networkInstance: string;
+  /** The pool's address space: addresses are unique within it. */
+  readonly addressSpace: string;
   readonly family: IpFamily;
   readonly address: bigint;
   readonly containerId: string;
   readonly ifname: string;
-  /** CNI network name the attachment belongs to. */
+  /** CNI network name the attachment belongs to (the scope of GC); not the address space. */
   readonly network: string;
   readonly podNamespace: string;
   readonly podName: string;
@@ -32,6 +32,6 @@ export interface LeaseFilter {
   readonly pool?: string;
   readonly containerId?: string;
   readonly network?: string;
-  readonly networkInstance?: string;
+  readonly addressSpace?: string;
   readonly state?: LeaseState;
 }

@@ -22,7 +22,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const lease = (overrides: Partial<LeaseRecord> = {}): LeaseRecord => ({
   pool: 'p4', family: 4, address: 0x0a000005n, containerId: 'c1', ifname: 'eth0', network: 'net',
   podNamespace: 'ns', podName: 'pod', podUid: 'uid', netns: '/var/run/netns/x', bootId: 'boot', createdAtMs: 1000,
-  networkInstance: 'default', state: 'active', reusableAtMs: 0, ...overrides,
+  addressSpace: 'default', state: 'active', reusableAtMs: 0, ...overrides,
 });
 
 describe('LeaseStore', () => {
@@ -179,7 +179,7 @@ describe('schema migration', () => {
     const store = LeaseStore.open(join(dir, 'v1.db'));
     const leases = store.listLeases();
     expect(leases).toHaveLength(21);
-    expect(leases.every((l) => l.state === 'active' && l.networkInstance === 'default' && l.reusableAtMs === 0)).toBe(true);
+    expect(leases.every((l) => l.state === 'active' && l.addressSpace === 'default' && l.reusableAtMs === 0)).toBe(true);
     expect(store.leasesOfAttachment('c0', 'eth0').map((l) => l.pool)).toEqual(['v4', 'v6']);
     expect(store.leaseAt('default', 0x0a580002n)).toMatchObject({ containerId: 'c0', podName: 'p0', bootId: 'boot-v1', createdAtMs: 1700000000000 });
     expect([...store.addressesWithin('default', 0x0a580000n, 0x0a58ffffn)]).toHaveLength(20);
@@ -187,7 +187,7 @@ describe('schema migration', () => {
     // The new rules hold on migrated data: one address per network, one active lease per attachment and pool.
     expect(() => store.insertLease({ ...lease({ pool: 'v4', address: 0x0a580002n, containerId: 'other' }) })).toThrow(AddressInUseError);
     expect(() => store.insertLease({ ...lease({ pool: 'v4', address: 0x0a580099n, containerId: 'c1' }) })).toThrow(/UNIQUE/);
-    store.insertLease(lease({ pool: 'v4', address: 0x0a580002n, containerId: 'other', networkInstance: 'blue' }));
+    store.insertLease(lease({ pool: 'v4', address: 0x0a580002n, containerId: 'other', addressSpace: 'blue' }));
     store.close();
     const after = new Database(join(dir, 'v1.db'), { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(schemaVersion);
@@ -212,10 +212,10 @@ describe('schema migration from 2', () => {
     v2.close();
 
     const store = LeaseStore.open(join(dir, 'v2.db'));
-    expect(store.listLeases().map((l) => `${l.containerId} ${l.state} ${l.networkInstance} ${l.reusableAtMs}`)).toEqual(['c-active active blue 0', 'c-gone cooling blue 99000']);
+    expect(store.listLeases().map((l) => `${l.containerId} ${l.state} ${l.addressSpace} ${l.reusableAtMs}`)).toEqual(['c-active active blue 0', 'c-gone cooling blue 99000']);
     expect(store.coolingLeaseOf('b4', 'pod:ns/web-0/eth0')?.address).toBe(0x0a000003n);
     // The new prefix table works, with its overlap check.
-    store.prefixes.insert({ pool: 'px', networkInstance: 'blue', family: 4, first: 0x0b000000n, prefixLength: 24, owner: 'o1', createdAtMs: 1 });
+    store.prefixes.insert({ pool: 'px', addressSpace: 'blue', family: 4, first: 0x0b000000n, prefixLength: 24, owner: 'o1', createdAtMs: 1 });
     expect(store.prefixes.overlapping('blue', 0x0b000080n, 0x0b000080n)?.owner).toBe('o1');
     store.close();
     const after = new Database(join(dir, 'v2.db'), { readonly: true });

@@ -48,7 +48,7 @@ export class LeaseStore {
     this.statements = {
       insert: db.prepare(`INSERT INTO leases (address_space, address, address_text, family, pool, container_id, ifname, network,
           pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms)
-        VALUES (@networkInstance, @address, @addressText, @family, @pool, @containerId, @ifname, @network,
+        VALUES (@addressSpace, @address, @addressText, @family, @pool, @containerId, @ifname, @network,
           @podNamespace, @podName, @podUid, @netns, @bootId, @createdAtMs)`),
       deleteOne: db.prepare<[string, string, string], LeaseRow>(
         `DELETE FROM leases WHERE container_id = ? AND ifname = ? AND pool = ? AND ${ACTIVE} RETURNING ${LEASE_COLUMNS}`),
@@ -167,7 +167,7 @@ export class LeaseStore {
   insertLease(lease: NewLease): void {
     try {
       this.statements.insert.run({
-        networkInstance: lease.networkInstance,
+        addressSpace: lease.addressSpace,
         address: addressKey(lease.address),
         addressText: formatAddress(lease.address, lease.family),
         family: lease.family,
@@ -183,7 +183,7 @@ export class LeaseStore {
         createdAtMs: lease.createdAtMs,
       });
     } catch (error) {
-      const holder = this.leaseAt(lease.networkInstance, lease.address);
+      const holder = this.leaseAt(lease.addressSpace, lease.address);
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && holder) {
         throw new AddressInUseError(formatAddress(lease.address, lease.family), holder.pool, holder);
       }
@@ -212,9 +212,9 @@ export class LeaseStore {
     return row ? toRecord(row) : undefined;
   }
 
-  /** Deletes whatever lease (active or cooling) holds an address of a network instance. */
-  deleteLeaseAt(networkInstance: string, address: bigint): LeaseRecord | undefined {
-    const row = this.statements.deleteAt.get(networkInstance, addressKey(address));
+  /** Deletes whatever lease (active or cooling) holds an address of an address space. */
+  deleteLeaseAt(addressSpace: string, address: bigint): LeaseRecord | undefined {
+    const row = this.statements.deleteAt.get(addressSpace, addressKey(address));
     return row ? toRecord(row) : undefined;
   }
 
@@ -233,9 +233,9 @@ export class LeaseStore {
     return this.statements.byAttachment.all(containerId, ifname).map(toRecord);
   }
 
-  /** The lease, active or cooling, holding an address of a network instance. */
-  leaseAt(networkInstance: string, address: bigint): LeaseRecord | undefined {
-    const row = this.statements.byAddress.get(networkInstance, addressKey(address));
+  /** The lease, active or cooling, holding an address of an address space. */
+  leaseAt(addressSpace: string, address: bigint): LeaseRecord | undefined {
+    const row = this.statements.byAddress.get(addressSpace, addressKey(address));
     return row ? toRecord(row) : undefined;
   }
 
@@ -245,22 +245,22 @@ export class LeaseStore {
     if (filter.pool) { where.push('pool = ?'); params.push(filter.pool); }
     if (filter.containerId) { where.push('container_id = ?'); params.push(filter.containerId); }
     if (filter.network) { where.push('network = ?'); params.push(filter.network); }
-    if (filter.networkInstance) { where.push('address_space = ?'); params.push(filter.networkInstance); }
+    if (filter.addressSpace) { where.push('address_space = ?'); params.push(filter.addressSpace); }
     if (filter.state) { where.push('state = ?'); params.push(filter.state); }
     const sql = `SELECT ${LEASE_COLUMNS} FROM leases ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pool, address`;
     return this.db.prepare<string[], LeaseRow>(sql).all(...params).map(toRecord);
   }
 
   /**
-   * Held addresses (active or cooling) of a network instance in [first, last] in ascending order,
+   * Held addresses (active or cooling) of an address space in [first, last] in ascending order,
    * streamed page by page (a subnet may hold millions). By address, not by pool name: a lease
    * left by a renamed or removed pool still blocks its address. Read as hex text: SQLite hands
    * out a short string several times faster than a Buffer per row (a million rows: ~0.3 s
    * instead of ~0.9 s).
    */
-  *addressesWithin(networkInstance: string, first: bigint, last: bigint): Generator<bigint> {
+  *addressesWithin(addressSpace: string, first: bigint, last: bigint): Generator<bigint> {
     for (let from = first; from <= last;) {
-      const page = this.statements.addressPageWithin.all(networkInstance, addressKey(from), addressKey(last), ADDRESS_PAGE_ROWS);
+      const page = this.statements.addressPageWithin.all(addressSpace, addressKey(from), addressKey(last), ADDRESS_PAGE_ROWS);
       let address = from;
       for (const hex of page) {
         address = BigInt(`0x${hex}`);
@@ -342,7 +342,7 @@ function toRecord(row: LeaseRow): LeaseRecord {
     netns: row.netns,
     bootId: row.boot_id,
     createdAtMs: row.created_at_ms,
-    networkInstance: row.address_space,
+    addressSpace: row.address_space,
     state: row.state,
     reusableAtMs: row.reusable_at_ms,
   };

@@ -5,8 +5,8 @@ import type { LeaseState } from './leaseRecord.ts';
 export interface PrefixLeaseRecord {
   readonly id: number;
   readonly pool: string;
-  /** The pool's network instance: prefixes never overlap within it. */
-  readonly networkInstance: string;
+  /** The pool's address space: prefixes never overlap within it. */
+  readonly addressSpace: string;
   readonly family: IpFamily;
   /** First address of the prefix. */
   readonly first: bigint;

@@ -27,7 +27,7 @@ export class PrefixLeaseStore {
   constructor(private readonly db: Database.Database) {
     this.statements = {
       insert: db.prepare(`INSERT INTO prefix_leases (address_space, pool, family, first_address, last_address, prefix_length, prefix_text, owner, created_at_ms)
-        VALUES (@networkInstance, @pool, @family, @first, @last, @prefixLength, @prefixText, @owner, @createdAtMs)`),
+        VALUES (@addressSpace, @pool, @family, @first, @last, @prefixLength, @prefixText, @owner, @createdAtMs)`),
       // Prefixes of one network never overlap, so the only one that can overlap [first, last] is
       // the one starting last at or before `last`.
       lastStartingAtOrBefore: db.prepare<[string, Buffer], PrefixRow & { last_address: Buffer }>(
@@ -52,19 +52,19 @@ export class PrefixLeaseStore {
    */
   insert(lease: NewPrefixLease): PrefixLeaseRecord {
     const { last } = cidrBounds({ family: lease.family, network: lease.first, prefixLength: lease.prefixLength });
-    const holder = this.overlapping(lease.networkInstance, lease.first, last);
+    const holder = this.overlapping(lease.addressSpace, lease.first, last);
     const prefixText = formatCidr(lease.first, lease.prefixLength, lease.family);
     if (holder) throw new PrefixInUseError(prefixText, holder.pool, { owner: holder.owner, prefix: formatCidr(holder.first, holder.prefixLength, holder.family) });
     const result = this.statements.insert.run({
-      networkInstance: lease.networkInstance, pool: lease.pool, family: lease.family, first: addressKey(lease.first), last: addressKey(last),
+      addressSpace: lease.addressSpace, pool: lease.pool, family: lease.family, first: addressKey(lease.first), last: addressKey(last),
       prefixLength: lease.prefixLength, prefixText, owner: lease.owner, createdAtMs: lease.createdAtMs,
     });
     return { ...lease, id: Number(result.lastInsertRowid), state: 'active', reusableAtMs: 0 };
   }
 
-  /** The prefix lease (active or cooling) of a network instance overlapping [first, last], if any. */
-  overlapping(networkInstance: string, first: bigint, last: bigint): PrefixLeaseRecord | undefined {
-    const row = this.statements.lastStartingAtOrBefore.get(networkInstance, addressKey(last));
+  /** The prefix lease (active or cooling) of an address space overlapping [first, last], if any. */
+  overlapping(addressSpace: string, first: bigint, last: bigint): PrefixLeaseRecord | undefined {
+    const row = this.statements.lastStartingAtOrBefore.get(addressSpace, addressKey(last));
     return row && addressFromKey(row.last_address) >= first ? toRecord(row) : undefined;
   }
 
@@ -78,9 +78,9 @@ export class PrefixLeaseStore {
     return this.statements.coolingOf.all(pool, owner).map(toRecord);
   }
 
-  /** Prefixes (active or cooling) of a network instance starting inside [first, last], ascending. */
-  within(networkInstance: string, first: bigint, last: bigint): PrefixLeaseRecord[] {
-    return this.statements.within.all(networkInstance, addressKey(first), addressKey(last)).map(toRecord);
+  /** Prefixes (active or cooling) of an address space starting inside [first, last], ascending. */
+  within(addressSpace: string, first: bigint, last: bigint): PrefixLeaseRecord[] {
+    return this.statements.within.all(addressSpace, addressKey(first), addressKey(last)).map(toRecord);
   }
 
   cool(id: number, reusableAtMs: number): void {
@@ -118,7 +118,7 @@ function toRecord(row: PrefixRow): PrefixLeaseRecord {
   return {
     id: row.id,
     pool: row.pool,
-    networkInstance: row.address_space,
+    addressSpace: row.address_space,
     family: row.family as IpFamily,
     first: addressFromKey(row.first_address),
     prefixLength: row.prefix_length,

@@ -1,4 +1,4 @@
-// What callers ask the service for, independent of gRPC.
+// What callers ask the services for, independent of gRPC (the plugin's CNI verbs are cni-shim/src/commands.ts).
 export interface AllocateCommand {
   readonly containerId: string;
   readonly ifname: string;
@@ -8,6 +8,7 @@ export interface AllocateCommand {
   readonly podName: string;
   readonly podUid: string;
   readonly netns: string;
+  /** CNI network name (the scope of GC), kept on the lease; not the pool's address space. */
   readonly network: string;
   /** Labels of the pod, matched by label pre-allocations. */
   readonly podLabels: Readonly<Record<string, string>>;
@@ -38,4 +39,18 @@ export interface Attachment {
 export interface GarbageCollectCommand {
   readonly network: string;
   readonly validAttachments: readonly Attachment[];
+}
+
+export interface AllocatePrefixCommand {
+  readonly pool: string;
+  readonly owner: string;
+  /** 0: the pool's prefixLength. */
+  readonly prefixLength: number;
+  /** Empty: the pool's strategy picks. */
+  readonly requestedPrefix: string;
+}
+
+export interface ReleasePrefixCommand {
+  readonly pool: string;
+  readonly owner: string;
 }

@@ -1,0 +1,177 @@
+// Field parsers both pool kinds use. Each records a problem under its field path and returns
+// undefined, so that every problem of a file is reported at once.
+import { cidrBounds, formatAddress, formatCidr, IpParseError, parseAddress, parseCidr, type Cidr, type IpAddress, type IpFamily } from '../ip/address.ts';
+import type { ConfigProblem } from './configError.ts';
+import { editDistance } from './editDistance.ts';
+
+const POOL_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+const LABEL_KEY = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(?=.{1,63}$)[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+
+export type Mapping = { readonly [key: string]: unknown };
+
+export class Problems {
+  readonly list: ConfigProblem[] = [];
+  /** Keys still accepted under an old name: the file works, its owner should update it. */
+  readonly deprecations: string[] = [];
+  /** Records a problem; returns undefined so that parsers can `return problems.add(...)`. */
+  add(path: string, message: string): undefined {
+    this.list.push({ path, message });
+    return undefined;
+  }
+}
+
+export interface CommonFields {
+  readonly name?: string;
+  readonly addressSpace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly subnet?: Cidr;
+  readonly reclaimDelaySeconds: number;
+}
+
+/** The settings both pool kinds carry, once their own checks passed. */
+export function sharedSettings(name: string, common: CommonFields, subnet: Cidr) {
+  return { name, addressSpace: common.addressSpace, labels: common.labels, family: subnet.family, subnet, reclaimDelaySeconds: common.reclaimDelaySeconds };
+}
+
+/** Unknown keys are problems, with a suggestion; a key of the other pool kind says so. */
+export function checkKeys(value: Mapping, path: string, allowed: readonly string[], problems: Problems, otherKind?: { readonly name: string; readonly keys: readonly string[] }): void {
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue;
+    if (otherKind !== undefined && otherKind.keys.includes(key)) {
+      problems.add(`${path}.${key}`, `is not used by ${otherKind.name}`);
+      continue;
+    }
+    const suggestion = allowed.find((candidate) => editDistance(key.toLowerCase(), candidate) <= 2);
+    const hint = suggestion === undefined ? `expected ${allowed.length === 1 ? `"${allowed[0]}"` : `one of ${allowed.join(', ')}`}` : `did you mean "${suggestion}"?`;
+    problems.add(path === '' ? key : `${path}.${key}`, `unknown key (${hint})`);
+  }
+}
+
+export function parseName(value: unknown, path: string, problems: Problems): string | undefined {
+  if (value === undefined) return problems.add(path, 'is required');
+  if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
+  if (!POOL_NAME.test(value)) {
+    return problems.add(path, `${show(value)} is not a valid pool name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
+  }
+  return value;
+}
+
+export function parseAddressSpaceName(value: unknown, path: string, problems: Problems): string | undefined {
+  if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
+  if (!POOL_NAME.test(value)) {
+    return problems.add(path, `${show(value)} is not a valid address space name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
+  }
+  return value;
+}
+
+/** Kubernetes-style labels: string keys and string values. */
+export function parseLabels(value: unknown, path: string, problems: Problems): Record<string, string> | undefined {
+  if (!isMapping(value)) return problems.add(path, `must be a mapping of label names to values, not ${describeType(value)}`);
+  const labels: Record<string, string> = {};
+  for (const [key, labelValue] of Object.entries(value)) {
+    const itemPath = `${path}.${key}`;
+    if (!LABEL_KEY.test(key)) {
+      problems.add(itemPath, `${show(key)} is not a valid label name: up to 253 letters, digits, ".", "_", "-" or "/", starting and ending with a letter or digit`);
+      continue;
+    }
+    if (typeof labelValue !== 'string') {
+      problems.add(itemPath, `must be a string, not ${describeType(labelValue)} (quote it)`);
+      continue;
+    }
+    if (!LABEL_VALUE.test(labelValue)) {
+      problems.add(itemPath, `${show(labelValue)} is not a valid label value: up to 63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
+      continue;
+    }
+    labels[key] = labelValue;
+  }
+  return labels;
+}
+
+export function parseInteger(value: unknown, path: string, min: number, max: number, problems: Problems): number | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return problems.add(path, `must be a whole number from ${min} to ${max}, not ${describeType(value)}`);
+  if (value < min || value > max) return problems.add(path, `${value} is out of range: use ${min} to ${max}`);
+  return value;
+}
+
+export function parseChoice<T extends string>(value: unknown, path: string, choices: readonly T[], fallback: T, problems: Problems): T | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+  return problems.add(path, `${show(value)} is not one of ${choices.join(', ')}`);
+}
+
+export function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
+  if (value === undefined) return problems.add(path, 'is required: a CIDR such as 10.244.0.0/24 or fd00:244::/64');
+  return parseCidrField(value, path, undefined, problems);
+}
+
+/** A resolv.conf token: non-empty, no whitespace. */
+export function parseWord(value: unknown, path: string, problems: Problems): string | undefined {
+  if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
+  if (!/^\S+$/.test(value)) return problems.add(path, `${JSON.stringify(value)} must be non-empty and without spaces`);
+  return value;
+}
+
+export function parseAddressField(value: unknown, path: string, family: IpFamily | undefined, problems: Problems, expected = 'an IP address'): IpAddress | undefined {
+  if (typeof value !== 'string') return problems.add(path, `must be ${expected} string, not ${describeType(value)}`);
+  let address: IpAddress;
+  try {
+    address = parseAddress(value);
+  } catch {
+    return problems.add(path, `${show(value)} is not ${expected}`);
+  }
+  if (family !== undefined && address.family !== family) return problems.add(path, `${value} is IPv${address.family}, but the pool's subnet is IPv${family}`);
+  return address;
+}
+
+/** A CIDR whose host bits are zero (a typo like 10.244.0.5/24 would otherwise silently mean 10.244.0.0/24). */
+export function parseCidrField(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): Cidr | undefined {
+  if (typeof value !== 'string') return problems.add(path, `must be a CIDR string, not ${describeType(value)}`);
+  let cidr: Cidr;
+  try {
+    cidr = parseCidr(value);
+  } catch (error) {
+    return problems.add(path, `${show(value)} is not a CIDR${error instanceof IpParseError ? parseFailureDetail(error) : ''}`);
+  }
+  if (family !== undefined && cidr.family !== family) return problems.add(path, `${value} is IPv${cidr.family}, but the pool's subnet is IPv${family}`);
+  if (cidr.address !== cidr.network) {
+    return problems.add(path, `${value} has host bits set; use ${formatCidr(cidr.network, cidr.prefixLength, cidr.family)}`);
+  }
+  return cidr;
+}
+
+/** The "(bad prefix length)" part of an IpParseError, if any. */
+function parseFailureDetail(error: IpParseError): string {
+  const detail = /\(([^)]*)\)$/.exec(error.message);
+  return detail ? ` (${detail[1]})` : '';
+}
+
+/** A gateway must be inside its subnet, and not its network or broadcast address. */
+export function checkGateway(gateway: bigint, subnet: Pick<Cidr, 'family' | 'network' | 'prefixLength'>, path: string, problems: Problems): void {
+  const bounds = cidrBounds(subnet);
+  const shown = formatAddress(gateway, subnet.family);
+  const subnetText = formatCidr(subnet.network, subnet.prefixLength, subnet.family);
+  if (gateway < bounds.first || gateway > bounds.last) {
+    problems.add(path, `${shown} is not inside subnet ${subnetText}`);
+  } else if (subnet.family === 4 && subnet.prefixLength < 31 && (gateway === bounds.first || gateway === bounds.last)) {
+    problems.add(path, `${shown} is the ${gateway === bounds.first ? 'network' : 'broadcast'} address of ${subnetText}`);
+  }
+}
+
+export function isMapping(value: unknown): value is Mapping {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
+}
+
+export function describeType(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return isMapping(value) ? 'a mapping' : 'binary data';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
+  return `${typeof value === 'number' || typeof value === 'bigint' ? 'the number' : `the ${typeof value}`} ${String(value)}`;
+}
+
+/** A value as a user wrote it: bare when that is unambiguous, else JSON-quoted. */
+export function show(value: unknown): string {
+  if (typeof value === 'string' && /^[^\s"'`]+$/.test(value)) return value;
+  return JSON.stringify(value) ?? String(value);
+}
