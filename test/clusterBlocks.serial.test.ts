@@ -1,5 +1,8 @@
 // Block life cycle on a real etcd: idle blocks given back (compare on revision, one kept), and a
 // node whose definition of a pool differs from the recorded one refusing that pool.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlockClaimer } from '../daemon/src/cluster/index.ts';
 import { EtcdCluster } from './support/etcdCluster.ts';
@@ -72,5 +75,37 @@ describe('cluster pool blocks over time', () => {
     expect(failure.reason).toBe('CLUSTER_UNAVAILABLE');
     expect(failure.details).toContain('defined differently');
     expect(await ownedInEtcd('idle-b')).toEqual([]);
+  }, 120_000);
+});
+
+describe('cluster pools over etcd with TLS client certificates (made by the test with openssl)', () => {
+  let cluster: EtcdCluster;
+  let pki: string;
+  const nodes: ClusterNode[] = [];
+  beforeAll(async () => {
+    cluster = await EtcdCluster.start({ members: 1, tls: true });
+    pki = mkdtempSync(join(tmpdir(), 'berth-clusterpool-pki-'));
+    writeFileSync(join(pki, 'ca.crt'), cluster.tls!.ca);
+    writeFileSync(join(pki, 'client.crt'), cluster.tls!.cert);
+    writeFileSync(join(pki, 'client.key'), cluster.tls!.key, { mode: 0o600 });
+    writeFileSync(join(pki, 'foreign.crt'), cluster.tls!.foreignCert);
+    writeFileSync(join(pki, 'foreign.key'), cluster.tls!.foreignKey, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => node.dispose()));
+    await cluster?.stop();
+    rmSync(pki, { recursive: true, force: true });
+  });
+
+  it('claims with a client certificate; a certificate of another CA gets nothing and says the store is unreachable', async () => {
+    const good = createClusterNode(cluster, 'tls-a', CONFIG(28), { extraArgs: ['--etcd-ca', join(pki, 'ca.crt'), '--etcd-cert', join(pki, 'client.crt'), '--etcd-key', join(pki, 'client.key')] });
+    const foreign = createClusterNode(cluster, 'tls-b', CONFIG(28), { extraArgs: ['--etcd-ca', join(pki, 'ca.crt'), '--etcd-cert', join(pki, 'foreign.crt'), '--etcd-key', join(pki, 'foreign.key')] });
+    nodes.push(good, foreign);
+    await good.start();
+    const reply = await good.client.call<{ allocations: { address: string }[] }>('Allocate', allocateRequest('tls-0', 'pods'), 30_000);
+    expect(reply.allocations[0]!.address).toMatch(/^10\.246\./);
+    await foreign.start();
+    const refused = await foreign.client.fail('Allocate', allocateRequest('tls-1', 'pods'));
+    expect(refused).toMatchObject({ reason: 'CLUSTER_UNAVAILABLE', cniCode: '11' });
   }, 120_000);
 });
