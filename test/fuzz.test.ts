@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
 import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
-import { CNI_MUTATING, cniCaseArbitrary, cniOutputProblem, execCniCase, inProcessCniCase, type CniOutcome, type CniCase } from './fuzz/cniFuzz.ts';
+import { CNI_MUTATING, cniCaseArbitrary, cniOutputProblem, execCniCase, inProcessCniCase, outcomeUnknown, type CniOutcome, type CniCase } from './fuzz/cniFuzz.ts';
 import { FUZZ_CONFIG } from './fuzz/hostileValues.ts';
 import { LeaseLedger } from './fuzz/leaseLedger.ts';
 import { RawGrpcSession } from './fuzz/rawGrpc.ts';
@@ -91,7 +91,7 @@ describe(`fuzz (seed ${SEED}, ${FULL ? 'full' : 'sample'})`, () => {
     const problem = cniOutputProblem(outcome);
     if (problem !== undefined) return `${problem}\nenv: ${JSON.stringify(cniCase.env).slice(0, 500)}`;
     if (!(await session.healthy())) return 'berthd not healthy after the case';
-    return ledger.after(outcome.exitCode === 0 && CNI_MUTATING.has(outcome.command));
+    return ledger.after((outcome.exitCode === 0 || outcomeUnknown(outcome)) && CNI_MUTATING.has(outcome.command));
   };
 
   it(`CNI plugin code in-process against berthd (${RUNS.inProcess} cases)`, async () => {

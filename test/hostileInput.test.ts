@@ -81,6 +81,17 @@ describe('hostile requests straight to berthd over gRPC', () => {
     }
   });
 
+  it('answers a call to an unknown path with a body over 1 MiB (found by the fuzz test)', async () => {
+    const session = new RawGrpcSession(fixture.daemon.socketPath);
+    try {
+      const answer = await session.call('/', frame(new Uint8Array(1024 * 1024 + 10)));
+      expect(answer.status ?? answer.reset, answer.message).toBeDefined();
+      expect(await session.healthy()).toBe(true);
+    } finally {
+      session.close();
+    }
+  });
+
   it('answers health for an unknown service in health\'s own terms (found by the fuzz test)', async () => {
     const session = new RawGrpcSession(fixture.daemon.socketPath);
     try {

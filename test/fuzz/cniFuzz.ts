@@ -126,3 +126,12 @@ export function cniOutputProblem(outcome: CniOutcome): string | undefined {
 }
 
 export const CNI_MUTATING = new Set(['ADD', 'DEL', 'GC']);
+
+/**
+ * The plugin gave up at its deadline: the outcome is unknown to it (berthd may have committed the
+ * request after the plugin stopped waiting, as with any RPC), so a change is allowed. Found by the
+ * fuzz test with ipam.timeoutSeconds 0.001; see the report of issue 14.
+ */
+export function outcomeUnknown(outcome: CniOutcome): boolean {
+  return outcome.exitCode === 1 && /"code":11\b/.test(outcome.stdout) && /DEADLINE_EXCEEDED/.test(outcome.stdout);
+}

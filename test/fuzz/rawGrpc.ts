@@ -39,8 +39,12 @@ export class RawGrpcSession {
       let tail: Record<string, unknown> = {};
       let reset: string | undefined;
       const timer = setTimeout(() => { stream.close(); reject(new Error(`no answer on ${path} within ${timeoutMs} ms`)); }, timeoutMs);
-      stream.on('response', (h) => { head = h; });
-      stream.on('trailers', (t) => { tail = t; });
+      // The status is the answer: once it is in (trailers, or headers of a trailers-only
+      // response), stop sending. A server that refuses a call does not read the rest of a large
+      // body, so waiting for our own side to finish would wait forever (found by the fuzz test).
+      const statusIn = () => { if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL); };
+      stream.on('response', (h) => { head = h; if (h['grpc-status'] !== undefined) statusIn(); });
+      stream.on('trailers', (t) => { tail = t; statusIn(); });
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       // A reset sent by the server is an answer (its HTTP/2 layer refusing), not silence; the
       // session may be gone with it, so the next call opens a new one.

@@ -80,7 +80,7 @@ export function createContainerd(dir: string, cniBinDir: string, cniConfDir: str
       const collect = (chunk: Buffer) => { output += chunk.toString(); writeFileSync(logPath, output); };
       child.stdout?.on('data', collect);
       child.stderr?.on('data', collect);
-      await waitUntil(() => /containerd successfully booted/.test(output.slice(from)) || child.exitCode !== null, 60_000);
+      await waitUntil(() => /containerd successfully booted/.test(output.slice(from)) || child.exitCode !== null, 300_000);
       if (child.exitCode !== null) throw new Error(`containerd exited with ${child.exitCode}:\n${output.slice(-4000)}`);
     },
     async stop() {

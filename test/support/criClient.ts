@@ -28,7 +28,7 @@ export interface CriClient {
 
 type Unary = (request: object, options: { deadline: number }, callback: (error: grpc.ServiceError | null, response: never) => void) => void;
 
-export function criClient(socketPath: string, timeoutMs = 60_000): CriClient {
+export function criClient(socketPath: string, timeoutMs = 300_000): CriClient {
   const definition = loadSync(PROTO, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
   const runtime = (grpc.loadPackageDefinition(definition) as unknown as { runtime: { v1: { RuntimeService: grpc.ServiceClientConstructor } } }).runtime.v1;
   const client = new runtime.RuntimeService(`unix://${socketPath}`, grpc.credentials.createInsecure());
@@ -55,7 +55,7 @@ export function criClient(socketPath: string, timeoutMs = 60_000): CriClient {
     stopPodSandbox: async (id) => { await call('StopPodSandbox', { podSandboxId: id }); },
     removePodSandbox: async (id) => { await call('RemovePodSandbox', { podSandboxId: id }); },
     listPodSandbox: async () => (await call<{ items: { id: string; metadata: PodMetadata; state: string }[] }>('ListPodSandbox', {})).items,
-    ready: async (waitMs = 60_000) => {
+    ready: async (waitMs = 300_000) => {
       const deadline = Date.now() + waitMs;
       for (;;) {
         try {
