@@ -141,14 +141,14 @@ const ROWS: readonly Row[] = [
   { name: 'no CNI_CONTAINERID', env: { CNI_CONTAINERID: undefined }, stdin: merge({}), code: 4, text: 'CNI_CONTAINERID' },
   { name: 'empty CNI_CONTAINERID on DEL', command: 'DEL', env: { CNI_CONTAINERID: '' }, stdin: merge({}), code: 4, text: 'CNI_CONTAINERID' },
   { name: 'CNI_CONTAINERID with /', env: { CNI_CONTAINERID: '../../etc' }, stdin: merge({}), code: 4, text: 'CNI_CONTAINERID: "../../etc"' },
-  { name: 'CNI_CONTAINERID of 300 characters', env: { CNI_CONTAINERID: 'c'.repeat(300) }, stdin: merge({}), code: 7, text: 'container_id is longer than 256 characters' },
+  { name: 'CNI_CONTAINERID of 300 characters', env: { CNI_CONTAINERID: 'c'.repeat(300) }, stdin: merge({}), code: 4, text: 'CNI_CONTAINERID: is longer than 256 characters' },
   { name: 'no CNI_IFNAME', env: { CNI_IFNAME: undefined }, stdin: merge({}), code: 4, text: 'CNI_IFNAME' },
-  { name: 'CNI_IFNAME of 16 characters', env: { CNI_IFNAME: 'abcdefghijklmnop' }, stdin: merge({}), code: 4, text: 'CNI_IFNAME: "abcdefghijklmnop" longer than 15' },
+  { name: 'CNI_IFNAME of 16 characters', env: { CNI_IFNAME: 'abcdefghijklmnop' }, stdin: merge({}), code: 4, text: 'CNI_IFNAME: "abcdefghijklmnop" is longer than 15' },
   { name: 'CNI_IFNAME with /', env: { CNI_IFNAME: 'eth/0' }, stdin: merge({}), code: 4, text: 'CNI_IFNAME: "eth/0"' },
   { name: 'no CNI_NETNS on ADD', env: { CNI_NETNS: undefined }, stdin: merge({}), code: 4, text: 'CNI_NETNS' },
   { name: 'no CNI_PATH', env: { CNI_PATH: undefined }, stdin: merge({}), code: 4, text: 'CNI_PATH' },
-  { name: 'K8S_POD_NAME of 2000 characters', args: `K8S_POD_NAMESPACE=ns;K8S_POD_NAME=${'p'.repeat(2000)}`, stdin: merge({}), code: 7, text: 'pod_name is longer than 1024 characters' },
-  { name: 'CNI_NETNS of 2000 characters', env: { CNI_NETNS: `/var/run/netns/${'n'.repeat(2000)}` }, stdin: merge({}), code: 7, text: 'netns is longer than 1024 characters' },
+  { name: 'K8S_POD_NAME of 2000 characters', args: `K8S_POD_NAMESPACE=ns;K8S_POD_NAME=${'p'.repeat(2000)}`, stdin: merge({}), code: 4, text: 'CNI_ARGS K8S_POD_NAME: is longer than 253 characters' },
+  { name: 'CNI_NETNS of 2000 characters', env: { CNI_NETNS: `/var/run/netns/${'n'.repeat(2000)}` }, stdin: merge({}), code: 4, text: 'CNI_NETNS: is longer than 1024 characters' },
   { name: '65 pod labels in args.cni.labels', stdin: merge({ args: { cni: { labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, 'v'])) } } }), code: 7, text: 'at most 64' },
   // verbs and their own inputs
   { name: 'CHECK without prevResult', command: 'CHECK', stdin: merge({}), code: 7, text: 'prevResult: required for CHECK' },
@@ -265,9 +265,9 @@ describe('invalid gRPC requests straight to berthd', () => {
     ['requested_ips garbage', 'Allocate', allocate({ requestedIps: ['x'.repeat(40)] }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'requested_ips[0]'],
     ['requested_ips held', 'Allocate', allocate({ requestedIps: ['10.150.0.50'] }), GrpcStatus.ALREADY_EXISTS, 'ADDRESS_IN_USE', 'leased to container held'],
     ['requested_ips outside', 'Allocate', allocate({ requestedIps: ['10.99.0.1'] }), GrpcStatus.INVALID_ARGUMENT, 'ADDRESS_OUTSIDE_POOL', '10.99.0.1'],
-    ['pod_name of 2000 characters', 'Allocate', allocate({ podName: long(2000) }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'pod_name is longer than 1024'],
+    ['pod_name of 2000 characters', 'Allocate', allocate({ podName: long(2000) }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'pod_name is longer than 253'],
     ['netns of 2000 characters', 'Allocate', allocate({ netns: `/${long(2000)}` }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'netns is longer than 1024'],
-    ['network of 2000 characters', 'Allocate', allocate({ network: long(2000) }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'network is longer than 1024'],
+    ['network of 2000 characters', 'Allocate', allocate({ network: long(2000) }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'network is longer than 256'],
     ['65 pod labels', 'Allocate', allocate({ podLabels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, 'v'])) }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'at most 64'],
     ['pools and a selector', 'Allocate', allocate({ poolSelector: { matchLabels: { net: 'red' } } }), GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'name pools or give a pool selector, not both'],
     ['Release with empty container id', 'Release', { containerId: '', ifname: 'eth0' }, GrpcStatus.INVALID_ARGUMENT, 'INVALID_ARGUMENT', 'container_id is required'],
@@ -291,9 +291,11 @@ describe('invalid gRPC requests straight to berthd', () => {
     const failure = await client.fail('Allocate', allocate({ podUid: long(2 * 1024 * 1024) }));
     expect(failure.code).toBe(GrpcStatus.RESOURCE_EXHAUSTED);
     expect(failure.details).toMatch(/larger than max/i);
-    // grpc-js refuses it before any berth handler runs, so it carries no berth-error-reason. The
-    // shim cannot send one: its stdin is capped at 1 MiB (see the table above).
-    expect(failure.reason).toBe('');
+    // grpc-js refuses it before any berth handler runs; the status guard still gives it berth's
+    // reason and CNI code (issue 14). The shim cannot send one: its stdin is capped at 1 MiB.
+    expect(failure.reason).toBe('REQUEST_TOO_LARGE');
+    expect(failure.cniCode).toBe('7');
+    expect(failure.details).toContain('split it');
     const leases = (await client.call<LeasesReply>('ListLeases', {})).leases;
     expect(leases.map((l) => l.containerId)).toEqual(['held']);
     expect(daemon.process.exitCode).toBeNull();

@@ -1,39 +1,15 @@
-// The manifests in deploy/ must agree with the daemon they deploy: every flag exists, paths and
-// ports line up, and the ConfigMap's pools pass the daemon's own validation.
+// The manifests in deploy/, as rendered for a cluster (kubectl kustomize, see deployManifests.ts),
+// must agree with the daemon they deploy: every flag exists, paths and ports line up, the
+// ConfigMap's pools pass the daemon's own validation, and the security context matches the image.
+// test/image.serial.test.ts then runs the built image with exactly this rendering.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
 import { parsePoolConfig } from '../daemon/src/config/parsePoolConfig.ts';
-import { BERTHD, REPO_ROOT } from './support/daemonProcess.ts';
-
-const DEPLOY = join(REPO_ROOT, 'deploy');
-
-interface Container {
-  name: string; image: string; command?: string[]; args?: string[];
-  ports?: { containerPort: number }[];
-  livenessProbe?: { httpGet: { path: string; port: number } };
-  readinessProbe?: { httpGet: { path: string; port: number } };
-  volumeMounts?: { name: string; mountPath: string }[];
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-}
-interface DaemonSet {
-  kind: 'DaemonSet';
-  spec: { template: { spec: {
-    priorityClassName: string; tolerations: { operator: string }[];
-    initContainers: Container[]; containers: Container[];
-    volumes: { name: string; hostPath?: { path: string }; configMap?: { name: string } }[];
-  } } };
-}
-
-function manifests(): Record<string, unknown>[] {
-  return readdirSync(DEPLOY).filter((file) => file.endsWith('.yaml')).flatMap((file) =>
-    parseAllDocuments(readFileSync(join(DEPLOY, file), 'utf8')).map((doc) => {
-      expect(doc.errors, file).toEqual([]);
-      return doc.toJS() as Record<string, unknown>;
-    }));
-}
+import { parseListenAddress } from '../daemon/src/metrics/metricsHttpServer.ts';
+import { BERTHD } from './support/daemonProcess.ts';
+import { daemonSetOf, DEPLOY, KUBECTL, renderBuiltIn, renderDeploy, renderWithKubectl } from './support/deployManifests.ts';
 
 function flagsOf(...subcommand: string[]): Set<string> {
   const help = execFileSync(process.execPath, [BERTHD, ...subcommand, '--help'], { encoding: 'utf8' });
@@ -44,32 +20,46 @@ function flagNames(args: readonly string[]): string[] {
   return args.filter((arg) => arg.startsWith('--')).map((arg) => arg.split('=')[0]!);
 }
 
-describe('deploy/', () => {
-  const all = manifests();
-  const daemonSet = all.find((m) => m.kind === 'DaemonSet') as unknown as DaemonSet;
-  const pod = daemonSet.spec.template.spec;
-  const berthd = pod.containers.find((c) => c.name === 'berthd')!;
+const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
 
-  it('has every kind a node deployment needs, wired by kustomization', () => {
-    expect(all.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'DaemonSet', 'Kustomization', 'Namespace', 'ServiceAccount']);
-    const kustomization = all.find((m) => m.kind === 'Kustomization') as { resources: string[] };
-    for (const resource of kustomization.resources) expect(readdirSync(DEPLOY)).toContain(resource);
+describe(`deploy/ rendered by ${renderDeploy().renderer}`, () => {
+  const { manifests: all } = renderDeploy();
+  const pod = daemonSetOf(all).spec.template.spec;
+  const berthd = pod.containers.find((c) => c.name === 'berthd')!;
+  const init = (name: string) => pod.initContainers.find((c) => c.name === name)!;
+  const volume = (name: string | undefined) => pod.volumes.find((v) => v.name === name);
+
+  it.skipIf(!KUBECTL)('kubectl kustomize renders the objects the built-in reading gives (needs kubectl: Debian bookworm has no kubectl package, so a machine without it renders built-in only)', () => {
+    expect(renderWithKubectl()).toEqual(renderBuiltIn());
+  });
+
+  it('has every kind a node deployment needs, all in one namespace', () => {
+    expect(all.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'DaemonSet', 'Namespace', 'ServiceAccount']);
+    for (const m of all.filter((m) => m.kind !== 'Namespace')) expect(m.metadata.namespace, m.kind).toBe('berth-system');
+    const listed = (readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8').match(/^ {2}- (\S+\.yaml)$/gm) ?? []).map((line) => line.trim().slice(2));
+    for (const resource of listed) expect(readdirSync(DEPLOY)).toContain(resource);
   });
 
   it('passes only flags berthd really has', () => {
     const daemonFlags = flagsOf();
     for (const flag of flagNames(berthd.args ?? [])) expect(daemonFlags, flag).toContain(flag);
-    const init = pod.initContainers[0]!;
-    const command = init.command ?? [];
+    const command = init('install-cni').command ?? [];
     expect(command.slice(0, 3)).toEqual(['node', '/app/dist/berthd.mjs', 'install']);
     const installFlags = flagsOf('install');
     for (const flag of flagNames(command)) expect(installFlags, flag).toContain(flag);
   });
 
-  it('probes and scrapes the metrics listener berthd opens', () => {
+  it("probes and scrapes the metrics listener berthd opens, on the node's address only", () => {
     const metricsArg = (berthd.args ?? []).find((arg) => arg.startsWith('--metrics-addr='))!;
-    const port = Number(metricsArg.split(':').pop());
+    expect(metricsArg).toBe('--metrics-addr=[$(HOST_IP)]:9464');
+    expect(berthd.env).toContainEqual({ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } });
+    // What the kubelet's substitution gives on an IPv4 and on an IPv6 node, as berthd parses it.
+    expect(parseListenAddress('[10.1.2.3]:9464')).toEqual({ host: '10.1.2.3', port: 9464 });
+    expect(parseListenAddress('[fd00::7]:9464')).toEqual({ host: 'fd00::7', port: 9464 });
+    const port = parseListenAddress(metricsArg.split('=')[1]!.replace('$(HOST_IP)', '10.0.0.1')).port;
     expect(berthd.ports?.[0]?.containerPort).toBe(port);
+    // With hostNetwork the kubelet probes the pod IP, which is the node's address berthd binds.
+    expect(pod.hostNetwork).toBe(true);
     expect(berthd.livenessProbe?.httpGet).toEqual({ path: '/healthz', port });
     expect(berthd.readinessProbe?.httpGet).toEqual({ path: '/readyz', port });
     expect(berthd.resources?.requests).toBeDefined();
@@ -81,27 +71,53 @@ describe('deploy/', () => {
   it('mounts the host paths behind the socket, the database, the config and the CNI bin dir', () => {
     const arg = (name: string) => (berthd.args ?? []).find((a) => a.startsWith(`--${name}=`))!.split('=')[1]!;
     const mountFor = (path: string) => berthd.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
-    const volume = (name: string | undefined) => pod.volumes.find((v) => v.name === name);
     expect(volume(mountFor(arg('socket'))?.name)?.hostPath?.path).toBe('/run/berth');
     expect(volume(mountFor(arg('db'))?.name)?.hostPath?.path).toBe('/var/lib/berth');
     expect(volume(mountFor(arg('config'))?.name)?.configMap?.name).toBe('berth-pools');
-    const init = pod.initContainers[0]!;
-    const binDir = (init.command ?? [])[(init.command ?? []).indexOf('--cni-bin-dir') + 1]!;
-    const initMount = init.volumeMounts?.find((m) => m.mountPath === binDir);
-    expect(volume(initMount?.name)?.hostPath?.path).toBe('/opt/cni/bin');
-    expect(volume(berthd.volumeMounts?.find((m) => m.mountPath === '/var/run/netns')?.name)?.hostPath?.path).toBe('/var/run/netns');
+    const install = init('install-cni');
+    const binDir = (install.command ?? [])[(install.command ?? []).indexOf('--cni-bin-dir') + 1]!;
+    expect(volume(install.volumeMounts?.find((m) => m.mountPath === binDir)?.name)?.hostPath?.path).toBe('/opt/cni/bin');
+    const netns = berthd.volumeMounts?.find((m) => m.mountPath === '/var/run/netns');
+    expect(netns).toMatchObject({ readOnly: true, mountPropagation: 'HostToContainer' });
+    expect(volume(netns?.name)?.hostPath?.path).toBe('/var/run/netns');
+  });
+
+  it('runs berthd as the image user with no capability, and the init steps as root with only what they need', () => {
+    const user = /^USER (\d+):(\d+)$/m.exec(dockerfile)!;
+    expect(berthd.securityContext).toMatchObject({
+      runAsUser: Number(user[1]), runAsGroup: Number(user[2]), runAsNonRoot: true, privileged: false,
+      allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+    });
+    expect(berthd.securityContext?.capabilities?.add).toBeUndefined();
+    expect(pod.securityContext?.seccompProfile?.type).toBe('RuntimeDefault');
+    expect(init('install-cni').securityContext).toMatchObject({ runAsUser: 0, capabilities: { drop: ['ALL'] } });
+    expect(init('install-cni').securityContext?.capabilities?.add).toBeUndefined();
+    // The chown hands berthd's own dirs (the ones its socket and database live in) to its user.
+    const chown = init('own-state-dirs');
+    expect(chown.securityContext).toMatchObject({ runAsUser: 0, capabilities: { drop: ['ALL'], add: ['CHOWN'] } });
+    expect(chown.command).toEqual(['chown', '-R', `${user[1]}:${user[2]}`, '/run/berth', '/var/lib/berth']);
+    for (const path of ['/run/berth', '/var/lib/berth']) {
+      const mount = chown.volumeMounts?.find((m) => m.mountPath === path);
+      expect(volume(mount?.name)?.hostPath?.path).toBe(path);
+    }
+  });
+
+  it('uses one image for every container, the one kustomize tags', () => {
+    const images = new Set([...pod.initContainers, ...pod.containers].map((c) => c.image));
+    expect([...images]).toEqual(['berth:0.1.0']);
   });
 
   it('ships a pool ConfigMap the daemon accepts', () => {
-    const configMap = all.find((m) => m.kind === 'ConfigMap') as { data: Record<string, string> };
+    const configMap = all.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
     const pools = parsePoolConfig(configMap.data['pools.yaml']!, 'deploy/configmap.yaml');
     expect(pools.pools.map((p) => p.name)).toEqual(['pods-v4', 'pods-v6']);
   });
 
   it('builds an image whose entrypoint and flags match the daemon', () => {
-    const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
-    expect(dockerfile).toMatch(/^FROM node:20-bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^FROM debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^ARG NODE_EXTRA_CA_CERTS$/m);
+    expect(dockerfile).toMatch(/^ENV npm_config_nodedir=\/usr\/local$/m);
     expect(dockerfile).toContain('ENTRYPOINT ["node", "/app/dist/berthd.mjs"]');
     const cmd = JSON.parse(/^CMD (.*)$/m.exec(dockerfile)![1]!) as string[];
     const daemonFlags = flagsOf();

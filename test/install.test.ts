@@ -1,6 +1,6 @@
 // `berthd install`: the plugin lands atomically in a CNI bin dir, the example conflist is valid.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,5 +47,37 @@ describe('berthd install', () => {
     const result = install('--cni-bin-dir', join(dir, 'bin'), '--skip-conflist', '--shim', join(dir, 'nope'));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/shim binary .*nope not found \(run "npm run build"\)/);
+  });
+
+  it('writes through no link planted at a temp name, and leaves only the target (random, exclusive temp names)', () => {
+    const conf = join(dir, 'net.d');
+    mkdirSync(conf);
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'untouched');
+    // The names the old installer used: pid-based, so guessable, and followed if a link was there.
+    for (let pid = 1; pid < 200; pid++) symlinkSync(victim, join(conf, `.10-berth.conflist.tmp-${pid}`));
+    const result = install('--cni-conf-dir', conf, '--skip-binary');
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(victim, 'utf8')).toBe('untouched');
+    expect(statSync(join(conf, '10-berth.conflist')).mode & 0o777).toBe(0o644);
+    expect(readdirSync(conf).filter((name) => !name.startsWith('.10-berth.conflist.tmp-') || !/^\.10-berth\.conflist\.tmp-\d+$/.test(name)))
+      .toEqual(['10-berth.conflist']);
+  });
+});
+
+describe('berthd without --config', () => {
+  it('refuses to start, naming the missing flag', () => {
+    const result = spawnSync(process.execPath, [BERTHD, '--socket', join(dir, 's.sock'), '--db', join(dir, 'l.db'), '--metrics-addr', ''], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('--config <path> is required');
+    expect(result.stderr).toContain('--example-pools');
+    expect(existsSync(join(dir, 's.sock'))).toBe(false);
+  });
+
+  it('refuses --config together with --example-pools', () => {
+    writeFileSync(join(dir, 'pools.yaml'), 'pools: []\n');
+    const result = spawnSync(process.execPath, [BERTHD, '--socket', join(dir, 's.sock'), '--db', join(dir, 'l.db'), '--metrics-addr', '', '--config', join(dir, 'pools.yaml'), '--example-pools'], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('not both');
   });
 });

@@ -45,7 +45,18 @@ describe('statusErrorOf', () => {
     expect(error.message).toContain('ECONNREFUSED');
   });
 
-  it('keeps reasoned errors as they are', () => {
-    expect(statusErrorOf(failure(GrpcStatus.NOT_FOUND, 'unknown pool "x"', { 'berth-error-reason': 'UNKNOWN_POOL' })).code).toBe(CniCode.UNKNOWN_POOL);
+  it('answers an unknown pool with a STATUS code (50), still naming the pool (issue 14)', () => {
+    const error = statusErrorOf(failure(GrpcStatus.NOT_FOUND, 'unknown pool "x"', { 'berth-error-reason': 'UNKNOWN_POOL' }));
+    expect(error.code).toBe(CniCode.NOT_AVAILABLE);
+    expect(error.message).toBe('unknown pool "x"');
+  });
+
+  it('keeps other reasoned errors as they are', () => {
+    expect(statusErrorOf(failure(GrpcStatus.INVALID_ARGUMENT, 'pools[0] "é"', { 'berth-error-reason': 'INVALID_ARGUMENT' })).code).toBe(CniCode.INVALID_NETWORK_CONFIG);
+  });
+
+  it('decodes percent-encoded detail trailers', () => {
+    const error = statusErrorOf(failure(GrpcStatus.INVALID_ARGUMENT, 'x', { 'berth-error-reason': 'INVALID_ARGUMENT', 'berth-pool': 'v%C3%A9' }));
+    expect(error.details).toContain('pool=vé');
   });
 });

@@ -19,8 +19,27 @@ export interface ShimOutcome {
 
 /** Runs the plugin as the process it is: environment, stdin, stdout, exit code. */
 export async function runShim(): Promise<void> {
-  const outcome = await handleInvocation(process.env, () => readInput(0), connectBerthd);
+  // The plugin never ends without CNI error JSON: a throw from a socket or timer callback, or a
+  // rejection nobody awaited, becomes code 110 saying what happened, like any other bug.
+  let stdin = '';
+  const lastResort = (error: unknown) => printThenExit(outputText(failureOutcome(error, stdin)), 1);
+  process.on('uncaughtException', lastResort);
+  process.on('unhandledRejection', lastResort);
+  let outcome: ShimOutcome;
+  try {
+    outcome = await handleInvocation(process.env, async () => (stdin = await readInput(0)), connectBerthd);
+  } catch (error) {
+    outcome = failureOutcome(error, stdin);
+  }
   printThenExit(outputText(outcome), outcome.exitCode);
+}
+
+function failureOutcome(error: unknown, stdin: string): ShimOutcome {
+  let version: string = LATEST_VERSION;
+  try {
+    version = declaredVersion(stdin) ?? LATEST_VERSION;
+  } catch { /* keep the latest */ }
+  return { output: asCniError(error).toJson(version), exitCode: 1 };
 }
 
 /** The config from `fd` (stdin in the plugin; a file in the build's warm-up, which so compiles this path too). */
@@ -67,7 +86,7 @@ export async function handleInvocation(environment: NodeJS.ProcessEnv, readInput
     const config = parseNetworkConfig(stdin);
     return { output: await runCommand({ env, config }, connectIpam), exitCode: 0 };
   } catch (error) {
-    return { output: asCniError(error).toJson(declaredVersion(stdin) ?? LATEST_VERSION), exitCode: 1 };
+    return failureOutcome(error, stdin);
   }
 }
 

@@ -78,9 +78,9 @@ export class BerthApp {
         onCommit: (size, seconds) => { metrics.commitBatchSize.observe(size); metrics.commitDuration.observe(seconds); },
       });
       const bootId = readBootId();
-      const events = metrics.poolEvents();
-      const service = new IpamService({ store, commitQueue, pools, bootId, events });
-      const prefixService = new PrefixService({ store, commitQueue, pools, events });
+      const deps = { store, commitQueue, pools, events: metrics.poolEvents() };
+      const service = new IpamService({ ...deps, bootId });
+      const prefixService = new PrefixService(deps);
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
       app.logDeprecations(config);
       app.cleaner = new StaleLeaseCleaner({
@@ -90,14 +90,14 @@ export class BerthApp {
       if (options.releaseStaleOnBoot ?? true) await app.cleaner.releaseLeasesFromEarlierBoots();
       // Cooled-down addresses become free within a second of their reclaim delay ending.
       app.reclaimTimer = setInterval(() => {
-        reclaimCooled({ store, commitQueue, pools, events }, log)
+        reclaimCooled(deps, log)
           .catch((error: unknown) => log.warn({ event: 'reclaim.failed', err: error }, 'freeing cooled-down addresses failed; will retry'));
       }, RECLAIM_INTERVAL_MS).unref();
       if ((options.netnsGraceSeconds ?? 300) > 0) app.cleaner.start((options.netnsCheckSeconds ?? 60) * 1000);
       app.configWatcher = options.poolSource.watch((reason) => void app.reloadConfig(reason));
       app.grpc = await startGrpcServer(options.socketPath, {
         service, prefixService, log,
-        importBackup: (backup, requestLog) => importState({ store, commitQueue, pools }, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
+        importBackup: (backup, requestLog) => importState(deps, backup, requestLog), accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
       }, options.socketGroupId);
       if (options.metricsAddress) {

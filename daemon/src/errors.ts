@@ -59,6 +59,7 @@ export const errorReasons = {
   STORE_FAILURE: { grpc: GrpcStatus.INTERNAL, cni: CniCode.IO_FAILURE },
   INTERNAL: { grpc: GrpcStatus.INTERNAL, cni: CniCode.INTERNAL },
   AMBIGUOUS_POOL_SELECTOR: { grpc: GrpcStatus.INVALID_ARGUMENT, cni: CniCode.AMBIGUOUS_POOL_SELECTOR },
+  REQUEST_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, cni: CniCode.INVALID_NETWORK_CONFIG },
 } as const satisfies Record<string, { grpc: GrpcStatusCode; cni: CniCodeValue }>;
 export type ErrorReason = keyof typeof errorReasons;
 
@@ -143,5 +144,28 @@ export class ImportConflictsError extends BerthError {
   readonly reason = 'ADDRESS_IN_USE' as const;
   constructor(conflicts: readonly string[]) {
     super(`import refused, nothing was imported: ${conflicts.length} conflict(s): ${conflicts.slice(0, 20).join('; ')}${conflicts.length > 20 ? '; ...' : ''}`);
+  }
+}
+
+/**
+ * A trailer value as it may travel: HTTP/2 header values (and grpc-js) take printable ASCII only,
+ * and a value that is not crashes the call's status write. Every UTF-8 byte outside 0x20-0x7e,
+ * and "%" itself, is percent-encoded; decodeTrailerValue gives the text back.
+ */
+export function encodeTrailerValue(value: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(value)) return value;
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function decodeTrailerValue(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
   }
 }

@@ -16,7 +16,8 @@ const program = new Command('berthd')
   .description('berth IPAM daemon: owns every address lease on this node and serves them over gRPC on a Unix socket')
   .option('--socket <path>', 'Unix socket to serve gRPC on', DEFAULT_SOCKET)
   .option('--db <path>', 'SQLite lease database', DEFAULT_DB)
-  .option('--config <path>', 'pool configuration, YAML or JSON (default: an embedded IPv4 + IPv6 example, for trying berth out)')
+  .option('--config <path>', 'pool configuration, YAML or JSON (required unless --example-pools)')
+  .option('--example-pools', 'serve the embedded example pools default-v4 (10.88.0.0/16) and default-v6 (fd00:88::/64), for trying berth out; never in production')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'))
   .option('--node-name <name>', 'name of this node in logs', process.env.NODE_NAME ?? hostname())
   .option('--metrics-addr <host:port>', 'listen address for /metrics, /healthz and /readyz; empty turns it off', '127.0.0.1:9464')
@@ -25,11 +26,16 @@ const program = new Command('berthd')
   .option('--netns-check-seconds <n>', 'how often to look for leases whose netns is gone', '60')
   .option('--socket-group <gid>', 'numeric group that may also use the socket (mode 0660); default: owner only (0600)')
   .option('--max-queued-requests <n>', 'requests waiting for the database beyond this get RESOURCE_EXHAUSTED (OVERLOADED), which the plugin retries', '4096')
-  .action(async (options: { socket: string; db: string; config?: string; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string }) => {
+  .action(async (options: { socket: string; db: string; config?: string; examplePools?: boolean; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string }) => {
     const logger = pino({ level: options.logLevel, base: { node: options.nodeName } });
     try {
+      // One forgotten flag in a DaemonSet must not hand out the example's addresses on a real node.
+      if (options.config === undefined && !options.examplePools) {
+        throw new Error('--config <path> is required: the pool configuration to serve (or --example-pools to try berth out with the embedded example pools)');
+      }
+      if (options.config !== undefined && options.examplePools) throw new Error('give --config or --example-pools, not both');
       const poolSource = options.config ? configFilePoolSource(options.config) : fixedPoolSource(defaultConfig(), 'the embedded example pools');
-      if (!options.config) logger.warn({ event: 'config.embedded' }, 'no --config given: serving the embedded example pools default-v4 and default-v6');
+      if (!options.config) logger.warn({ event: 'config.embedded' }, '--example-pools: serving the embedded example pools default-v4 and default-v6');
       const socketGroupId = options.socketGroup === undefined ? undefined : parseGroupId(options.socketGroup);
       const starting = BerthApp.start({ socketPath: options.socket, dbPath: options.db, poolSource, logger, nodeName: options.nodeName, socketGroupId, metricsAddress: options.metricsAddr,
         releaseStaleOnBoot: options.releaseStaleOnBoot,
@@ -45,6 +51,7 @@ const program = new Command('berthd')
         });
       }
       await starting;
+      guardProcess(logger);
     } catch (error) {
       logger.fatal({ event: 'daemon.start_failed', err: error }, error instanceof Error ? error.message : String(error));
       process.stderr.write(`berthd: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -76,6 +83,20 @@ program.command('install')
       process.exit(1);
     }
   });
+
+/**
+ * Once serving, nothing a request does may end berthd: one bad request must not take IPAM away
+ * from every pod on the node (and a runtime retrying it would end the restarted daemon again).
+ * Installed only after start-up, so a real start-up failure still ends the process with its message.
+ */
+function guardProcess(logger: pino.Logger): void {
+  process.on('uncaughtException', (error) => {
+    logger.error({ event: 'daemon.uncaught_exception', err: error }, 'uncaught exception; berthd keeps serving');
+  });
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ event: 'daemon.unhandled_rejection', err: reason }, 'unhandled promise rejection; berthd keeps serving');
+  });
+}
 
 function parseSeconds(text: string, flag: string, zeroAllowed: boolean): number {
   const value = Number(text);

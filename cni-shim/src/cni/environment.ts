@@ -1,5 +1,6 @@
 // CNI_* environment variables, validated per verb (SPEC.md "Parameters").
 import { CniCode } from '../../../daemon/src/errors.ts';
+import { containerIdProblem, ifnameProblem, netnsProblem, podNameProblem, podNamespaceProblem, podUidProblem } from '../../../daemon/src/fieldRules.ts';
 import { CniError } from './cniError.ts';
 
 export const CNI_COMMANDS = ['ADD', 'DEL', 'CHECK', 'VERSION', 'GC', 'STATUS'] as const;
@@ -37,9 +38,6 @@ const REQUIRED: Record<CniCommand, readonly Variable[]> = {
   VERSION: [],
 };
 
-const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const MAX_IFNAME = 15; // IFNAMSIZ - 1
-
 function invalid(msg: string): CniError {
   return new CniError(CniCode.INVALID_ENVIRONMENT, msg);
 }
@@ -59,26 +57,20 @@ export function parseEnvironment(env: Env): CniEnvironment {
   if (missing.length > 0) throw invalid(`${missing.join(', ')}: required for ${command} but not set`);
   const containerId = env.CNI_CONTAINERID ?? '';
   const ifname = env.CNI_IFNAME ?? '';
-  if (containerId !== '' && !CONTAINER_ID.test(containerId)) {
-    throw invalid(`CNI_CONTAINERID: "${containerId}" must start with a letter or digit and contain only letters, digits, "_", "." and "-"`);
-  }
-  if (ifname !== '') validateIfname(ifname);
-  return {
-    command,
-    containerId,
-    netns: env.CNI_NETNS ?? '',
-    ifname,
-    path: env.CNI_PATH ?? '',
-    args: parseCniArgs(env.CNI_ARGS ?? ''),
-  };
+  // The rules berthd applies to the same fields (daemon/src/fieldRules.ts), named as the runtime sets them.
+  if (containerId !== '') check(containerIdProblem(containerId), 'CNI_CONTAINERID');
+  if (ifname !== '') check(ifnameProblem(ifname), 'CNI_IFNAME');
+  const netns = env.CNI_NETNS ?? '';
+  check(netnsProblem(netns), 'CNI_NETNS');
+  const args = parseCniArgs(env.CNI_ARGS ?? '');
+  check(podNamespaceProblem(args.podNamespace), 'CNI_ARGS K8S_POD_NAMESPACE');
+  check(podNameProblem(args.podName), 'CNI_ARGS K8S_POD_NAME');
+  check(podUidProblem(args.podUid), 'CNI_ARGS K8S_POD_UID');
+  return { command, containerId, netns, ifname, path: env.CNI_PATH ?? '', args };
 }
 
-function validateIfname(ifname: string): void {
-  const problem = ifname.length > MAX_IFNAME ? `longer than ${MAX_IFNAME} characters`
-    : ifname === '.' || ifname === '..' ? 'not a valid interface name'
-    : /[/:\s]/.test(ifname) ? 'must not contain "/", ":" or whitespace'
-    : undefined;
-  if (problem !== undefined) throw invalid(`CNI_IFNAME: "${ifname}" ${problem}`);
+function check(problem: string | undefined, variable: string): void {
+  if (problem !== undefined) throw invalid(`${variable}: ${problem}`);
 }
 
 /** CNI_ARGS is `K=V;K=V`; the value may itself contain "=". */

@@ -1,5 +1,6 @@
 // The network configuration on stdin: parsed once into a typed object; errors name the field path.
 import { CniCode } from '../../../daemon/src/errors.ts';
+import { containerIdProblem, ifnameProblem, labelProblems, MAX_LIST_ENTRIES, networkNameProblem, poolNameProblem } from '../../../daemon/src/fieldRules.ts';
 import { CniError } from './cniError.ts';
 import { isIpWithOptionalPrefix } from './requestedIps.ts';
 import { isSupportedVersion, SUPPORTED_VERSIONS, type CniVersion } from './versions.ts';
@@ -78,6 +79,8 @@ export function parseNetworkConfig(text: string): NetworkConfig {
   const doc = decodeJsonObject(text);
   const cniVersion = parseCniVersion(doc);
   const name = nonEmptyString(doc.name, 'name');
+  const nameProblem = networkNameProblem(name);
+  if (nameProblem !== undefined) throw invalidConfig(`name: ${nameProblem}`);
   const runtimeConfig = optionalObject(doc.runtimeConfig, 'runtimeConfig');
   const args = optionalObject(doc.args, 'args');
   const argsCni = optionalObject(args?.cni, 'args.cni');
@@ -131,6 +134,9 @@ function stringMap(value: unknown, path: string): Record<string, string> {
     if (typeof item !== 'string') throw invalidConfig(`${path}.${key}: must be a string, got ${JSON.stringify(item)}`);
     labels[key] = item;
   }
+  // The label syntax berthd applies (daemon/src/fieldRules.ts), reported under the config's path.
+  const [problem] = labelProblems(labels, path);
+  if (problem !== undefined) throw invalidConfig(problem);
   return labels;
 }
 
@@ -143,6 +149,11 @@ function parsePools(value: unknown): readonly string[] | undefined {
   if (pools === undefined) throw invalidConfig('ipam.pools: must be an array of pool names or a comma-separated string');
   if (pools.length === 0 || pools.some((pool) => pool === '')) {
     throw invalidConfig(`ipam.pools: ${JSON.stringify(value)} must name at least one pool and no empty one`);
+  }
+  if (pools.length > MAX_LIST_ENTRIES) throw invalidConfig(`ipam.pools: names ${pools.length} pools; at most ${MAX_LIST_ENTRIES}`);
+  for (const [i, pool] of pools.entries()) {
+    const problem = poolNameProblem(pool);
+    if (problem !== undefined) throw invalidConfig(`ipam.pools[${i}]: ${problem}`);
   }
   return pools;
 }
@@ -158,7 +169,10 @@ function parseTimeout(value: unknown): number {
 /** The pools to ask for: ipam.pools, else none when a selector picks them, else one pool named like the network. */
 export function poolsOf(config: NetworkConfig): readonly string[] {
   if (config.ipam.pools !== undefined) return config.ipam.pools;
-  return Object.keys(config.ipam.poolSelector).length > 0 ? [] : [config.name];
+  if (Object.keys(config.ipam.poolSelector).length > 0) return [];
+  const problem = poolNameProblem(config.name);
+  if (problem !== undefined) throw invalidConfig(`name: without ipam.pools the network name is the pool name, and ${problem}`);
+  return [config.name];
 }
 
 /** The pool_selector field of a request, or undefined when pools are named. */
@@ -195,7 +209,11 @@ export function validAttachments(config: NetworkConfig): readonly Attachment[] {
   return value.map((entry: unknown, i) => {
     const path = `${VALID_ATTACHMENTS_KEY}[${i}]`;
     if (!isObject(entry)) throw invalidConfig(`${path}: must be an object`);
-    return { containerId: nonEmptyString(entry.containerID, `${path}.containerID`), ifname: nonEmptyString(entry.ifname, `${path}.ifname`) };
+    const containerId = nonEmptyString(entry.containerID, `${path}.containerID`);
+    const ifname = nonEmptyString(entry.ifname, `${path}.ifname`);
+    const problem = containerIdProblem(containerId) ?? ifnameProblem(ifname);
+    if (problem !== undefined) throw invalidConfig(`${path}.${containerIdProblem(containerId) === undefined ? 'ifname' : 'containerID'}: ${problem}`);
+    return { containerId, ifname };
   });
 }
 

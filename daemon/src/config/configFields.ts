@@ -48,19 +48,12 @@ export function checkKeys(value: Mapping, path: string, allowed: readonly string
   }
 }
 
-export function parseName(value: unknown, path: string, problems: Problems): string | undefined {
+/** The name of a pool or of an address space. */
+export function parseName(value: unknown, path: string, problems: Problems, what = 'pool'): string | undefined {
   if (value === undefined) return problems.add(path, 'is required');
   if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
   if (!POOL_NAME.test(value)) {
-    return problems.add(path, `${show(value)} is not a valid pool name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
-  }
-  return value;
-}
-
-export function parseAddressSpaceName(value: unknown, path: string, problems: Problems): string | undefined {
-  if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
-  if (!POOL_NAME.test(value)) {
-    return problems.add(path, `${show(value)} is not a valid address space name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
+    return problems.add(path, `${show(value)} is not a valid ${what} name: 1 to 63 lowercase letters, digits, ".", "_" or "-", starting and ending with a letter or digit`);
   }
   return value;
 }

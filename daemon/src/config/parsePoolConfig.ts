@@ -8,7 +8,7 @@ import { parseAddressPool } from './addressPoolConfig.ts';
 import { intervalsOverlap } from './addressIntervals.ts';
 import { ConfigError } from './configError.ts';
 import {
-  checkKeys, describeType, isMapping, parseInteger, parseLabels, parseAddressSpaceName, parseName, parseSubnet, Problems, show, type CommonFields, type Mapping,
+  checkKeys, describeType, isMapping, parseInteger, parseLabels, parseName, parseSubnet, Problems, show, type CommonFields, type Mapping,
 } from './configFields.ts';
 import { parsePrefixPool } from './prefixPoolConfig.ts';
 import { DEFAULT_ADDRESS_SPACE, type BerthConfig, type PoolConfig, type PrefixPoolConfig } from './types.ts';
@@ -98,7 +98,7 @@ function parseAddressSpace(entry: Mapping, path: string, name: string | undefine
   }
   const key = entry.network !== undefined ? 'network' : 'addressSpace';
   if (entry[key] === undefined) return DEFAULT_ADDRESS_SPACE;
-  const addressSpace = parseAddressSpaceName(entry[key], `${path}.${key}`, problems) ?? DEFAULT_ADDRESS_SPACE;
+  const addressSpace = parseName(entry[key], `${path}.${key}`, problems, 'address space') ?? DEFAULT_ADDRESS_SPACE;
   if (key === 'network') {
     problems.deprecations.push(`${path}.network${name === undefined ? '' : ` (pool "${name}")`}: "network" is deprecated; write "addressSpace: ${addressSpace}"`);
   }

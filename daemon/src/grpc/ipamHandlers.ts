@@ -1,17 +1,18 @@
 // gRPC handlers for berth.ipam.v1.Ipam: unpack the request, call the service, pack the reply.
 // Errors are translated once, in errorStatus.ts; timings and logs are taken in one wrapper.
-import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
 import type { IpamService } from '../service/ipamService.ts';
 import type { PrefixService } from '../service/prefixService.ts';
 import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
-import { toGrpcStatus } from './errorStatus.ts';
+import { internalStatus, toGrpcStatus } from './errorStatus.ts';
 import {
   leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
   type AllocatePrefixRequest, type ListPrefixesRequest, type ReleasePrefixRequest, type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
 } from './messages.ts';
 import { requestIdOf, type RequestContext } from './requestContext.ts';
+import { validateRequest } from './requestRules.ts';
 
 /** Told about every finished call (metrics). */
 export type RpcObserver = (method: string, code: string, seconds: number) => void;
@@ -92,30 +93,67 @@ function unary<Req extends object>(
   handle: (request: Req, context: RequestContext) => unknown,
 ): handleUnaryCall<Req, unknown> {
   return (call: ServerUnaryCall<Req, unknown>, callback: sendUnaryData<unknown>) => {
+    // Total: every path ends in exactly one answer, and nothing thrown here (a log serializer, a
+    // status that cannot be encoded, the callback itself) may escape into grpc-js and end berthd.
     const started = process.hrtime.bigint();
-    const requestId = requestIdOf(call.metadata);
-    const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
-    const log = deps.log.child({ requestId, method, containerId: request.containerId, ifname: request.ifname, pools: request.pools ?? request.pool, owner: request.owner });
-    const context: RequestContext = { requestId, log, audited: false };
+    let requestId = 'unknown';
+    let log = deps.log;
+    let answered = false;
+    const answer = (error: Partial<ServiceError> | null, reply?: unknown) => {
+      if (answered) return;
+      answered = true;
+      try {
+        callback(error, reply);
+      } catch (failure) {
+        log.error({ event: 'request.answer_failed', err: failure }, 'could not send the answer');
+        try { callback(internalStatus(requestId)); } catch { /* the call is gone */ }
+      }
+    };
     const finish = (code: string, error?: unknown) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      deps.observe?.(method, code, seconds);
-      const fields = { code, latencyMs: Math.round(seconds * 1e6) / 1e3 };
-      if (error) log.warn({ ...fields, event: 'request.rejected', err: error }, 'request failed');
-      else if (QUIET_METHODS.has(method) || context.audited) log.debug(fields, 'request done');
-      else log.info(fields, 'request done');
+      try {
+        deps.observe?.(method, code, seconds);
+        const fields = { code, latencyMs: Math.round(seconds * 1e6) / 1e3 };
+        if (code === 'INTERNAL') log.error({ ...fields, event: 'request.internal_error', err: error }, 'internal error');
+        else if (error) log.warn({ ...fields, event: 'request.rejected', err: error }, 'request failed');
+        else if (QUIET_METHODS.has(method) || context.audited) log.debug(fields, 'request done');
+        else log.info(fields, 'request done');
+      } catch { /* logging must not cost the answer */ }
     };
     const fail = (error: unknown) => {
-      const { reason, error: status } = toGrpcStatus(error, requestId);
-      finish(reason, error);
-      callback(status);
+      try {
+        const { reason, error: status } = toGrpcStatus(error, requestId);
+        finish(reason, error);
+        answer(status);
+      } catch (failure) {
+        finish('INTERNAL', failure);
+        answer(internalStatus(requestId));
+      }
     };
+    let context: RequestContext = { requestId, log, audited: false };
+    try {
+      requestId = requestIdOf(call.metadata);
+      const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
+      log = deps.log.child({ requestId, method, containerId: logged(request.containerId), ifname: logged(request.ifname), pools: logged(request.pools ?? request.pool), owner: logged(request.owner) });
+      context = { requestId, log, audited: false };
+    } catch (error) {
+      fail(error);
+      return;
+    }
     if (!deps.accepting()) {
       fail(new ShuttingDownError('berthd is shutting down; retry against the restarted daemon'));
       return;
     }
     Promise.resolve()
-      .then(() => handle(call.request, context))
-      .then((reply) => { finish('OK'); callback(null, reply); }, fail);
+      .then(() => { validateRequest(method, call.request); return handle(call.request, context); })
+      .then((reply) => { finish('OK'); answer(null, reply); }, fail)
+      .catch(fail);
   };
+}
+
+/** A caller's value as the log carries it: bounded, so one huge field cannot flood the log. */
+function logged(value: string | string[] | undefined): string | string[] | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.length > 8 ? [...value.slice(0, 8).map((v) => String(logged(v))), `... ${value.length - 8} more`] : value.map((v) => String(logged(v)));
+  return value.length > 128 ? `${value.slice(0, 128)}... (${value.length} characters)` : value;
 }

@@ -4,6 +4,7 @@ import { Server, ServerCredentials, loadPackageDefinition, type GrpcObject, type
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import { ipamHandlers, type IpamHandlerDeps } from './ipamHandlers.ts';
+import { statusGuard } from './statusGuard.ts';
 import { IPAM_SERVICE, loadIpamPackageDefinition, loadPackageDefinitionOf } from './protoDefinition.ts';
 import { bindPrivately } from './unixSocket.ts';
 
@@ -27,6 +28,7 @@ export async function startGrpcServer(socketPath: string, deps: IpamHandlerDeps,
     // Nothing serves channelz here, and its per-call and per-connection bookkeeping is paid on
     // every ADD (a plugin opens a new connection each time).
     'grpc.enable_channelz': 0,
+    interceptors: [statusGuard],
   });
   server.addService(ipam.service, ipamHandlers(deps));
   const health = new HealthImplementation({ '': 'SERVING', [IPAM_SERVICE]: 'SERVING' });

@@ -1,39 +1,61 @@
 // Installing the shim and an example conflist on a node. Every file lands by write-to-temp +
 // rename in the target directory, so a runtime exec'ing the plugin never sees half a file.
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 export function installFileAtomically(source: string, targetDir: string, name: string, mode: number): string {
-  mkdirSync(targetDir, { recursive: true });
-  const target = join(targetDir, name);
-  const temp = join(targetDir, `.${name}.tmp-${process.pid}`);
-  try {
-    copyFileSync(source, temp);
-    chmodSync(temp, mode);
-    syncFile(temp);
-    renameSync(temp, target);
-  } finally {
-    rmSync(temp, { force: true });
-  }
-  return target;
+  // Copied in chunks: the plugin binary is ~100 MB.
+  return placeAtomically(targetDir, name, mode, (fd) => {
+    const input = openSync(source, constants.O_RDONLY);
+    try {
+      const chunk = Buffer.allocUnsafe(1024 * 1024);
+      for (let read = readSync(input, chunk); read > 0; read = readSync(input, chunk)) writeAll(fd, chunk.subarray(0, read));
+    } finally {
+      closeSync(input);
+    }
+  });
 }
 
 export function writeFileAtomically(targetDir: string, name: string, content: string, mode: number): string {
+  return placeAtomically(targetDir, name, mode, (fd) => writeAll(fd, Buffer.from(content, 'utf8')));
+}
+
+function writeAll(fd: number, data: Buffer): void {
+  for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset);
+}
+
+/**
+ * The temp file has a random name and is created exclusively without following links (O_EXCL |
+ * O_NOFOLLOW): another user of the directory can neither predict it nor plant a symlink there to
+ * make us write through it. The mode is set on the open file, the data fsync'd before the
+ * rename, and the directory fsync'd after it, so the new name survives a crash.
+ */
+function placeAtomically(targetDir: string, name: string, mode: number, write: (fd: number) => void): string {
   mkdirSync(targetDir, { recursive: true });
   const target = join(targetDir, name);
-  const temp = join(targetDir, `.${name}.tmp-${process.pid}`);
+  const temp = join(targetDir, `.${name}.tmp-${randomBytes(8).toString('hex')}`);
+  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let renamed = false;
   try {
-    writeFileSync(temp, content, { mode });
-    syncFile(temp);
+    write(fd);
+    fchmodSync(fd, mode);
+    fsyncSync(fd);
+    closeSync(fd);
     renameSync(temp, target);
+    renamed = true;
+    syncDirectory(targetDir);
   } finally {
-    rmSync(temp, { force: true });
+    if (!renamed) {
+      try { closeSync(fd); } catch { /* already closed */ }
+      rmSync(temp, { force: true });
+    }
   }
   return target;
 }
 
-function syncFile(path: string): void {
-  const fd = openSync(path, 'r');
+function syncDirectory(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     fsyncSync(fd);
   } finally {

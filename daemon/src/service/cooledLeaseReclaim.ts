@@ -2,18 +2,8 @@
 // its previous owner through the pool's reclaim delay becomes free for anyone.
 import type { Logger } from 'pino';
 import { formatAddress, formatCidr } from '../ip/address.ts';
-import type { CommitQueue } from '../store/commitQueue.ts';
-import type { LeaseStore } from '../store/leaseStore.ts';
-import type { LeasePlace, PoolCatalogue, PoolEvents, PoolKind } from './poolCatalogue.ts';
+import type { LeasePlace, PoolKind, ServiceDeps } from './poolCatalogue.ts';
 import { prefixInterval } from './prefixPoolState.ts';
-
-export interface ReclaimDeps {
-  readonly store: LeaseStore;
-  readonly commitQueue: CommitQueue;
-  readonly pools: PoolCatalogue;
-  readonly events?: PoolEvents;
-  readonly now?: () => number;
-}
 
 interface CooledLease extends LeasePlace {
   readonly kind: PoolKind;
@@ -23,7 +13,7 @@ interface CooledLease extends LeasePlace {
 }
 
 /** Frees the addresses and prefixes whose reclaim delay is over; returns how many. No query when nothing cools. */
-export async function reclaimCooled(deps: ReclaimDeps, log: Logger): Promise<number> {
+export async function reclaimCooled(deps: ServiceDeps, log: Logger): Promise<number> {
   if (!deps.pools.all().some((pool) => pool.coolingCount > 0)) return 0;
   const now = (deps.now ?? Date.now)();
   const reclaimed = await deps.commitQueue.submit((unit) => {

@@ -13,7 +13,7 @@ import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseRecord, LeaseFilter, NewLease } from '../store/leaseRecord.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './serviceCommands.ts';
-import type { PoolCatalogue, PoolEvents, PoolSelector } from './poolCatalogue.ts';
+import type { PoolCatalogue, PoolEvents, PoolSelector, ServiceDeps } from './poolCatalogue.ts';
 import { describeOwner, type PoolState, type Requester } from './poolState.ts';
 import { elapsedMs } from './elapsedMs.ts';
 import { requireContainerId, requireDistinct, requireIfname, requireLabels, requireShortText } from './validateCommand.ts';
@@ -25,13 +25,8 @@ export interface Allocation {
   readonly family: IpFamily;
 }
 
-export interface IpamServiceOptions {
-  readonly store: LeaseStore;
-  readonly commitQueue: CommitQueue;
-  readonly pools: PoolCatalogue;
+export interface IpamServiceOptions extends ServiceDeps {
   readonly bootId: string;
-  readonly now?: () => number;
-  readonly events?: PoolEvents;
 }
 
 export class IpamService {

@@ -5,6 +5,7 @@
 import type { BerthConfig } from '../config/types.ts';
 import { AmbiguousPoolSelectorError, InvalidArgumentError, UnknownPoolError } from '../errors.ts';
 import type { IpFamily } from '../ip/address.ts';
+import type { CommitQueue } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import { formatLabels, PoolState } from './poolState.ts';
 import { PrefixPoolState } from './prefixPoolState.ts';
@@ -24,6 +25,16 @@ export interface PoolEvents {
   released?(kind: PoolKind, pool: string): void;
   /** A released address or prefix finished cooling down and is free again. */
   reclaimed?(kind: PoolKind, pool: string): void;
+}
+
+/** What every service works on: the lease store, its commit queue and the pools being served. */
+export interface ServiceDeps {
+  readonly store: LeaseStore;
+  readonly commitQueue: CommitQueue;
+  readonly pools: PoolCatalogue;
+  readonly events?: PoolEvents;
+  /** The clock (tests set it). */
+  readonly now?: () => number;
 }
 
 /** Where a lease sits, whichever kind: its pool's name, its address space and its first address. */

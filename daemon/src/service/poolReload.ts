@@ -9,7 +9,7 @@ import { cidrBounds, formatAddress } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PoolCatalogue, ServedPool } from './poolCatalogue.ts';
 import { PoolState } from './poolState.ts';
-import { PrefixPoolState } from './prefixPoolState.ts';
+import { describeInterval, PrefixPoolState } from './prefixPoolState.ts';
 
 type ServedConfig = PoolConfig | PrefixPoolConfig;
 
@@ -78,10 +78,9 @@ function strandedPrefixes(pool: PrefixPoolState, replacement: PrefixPoolConfig):
     return `prefix pool "${pool.name}": moving it to address space "${replacement.addressSpace}" or another IP family would strand its ${held} prefix lease(s); release them first`;
   }
   const bounds = cidrBounds(replacement.subnet);
-  const prefixes = pool.heldPrefixes();
-  const stranded = pool.heldIntervals().flatMap((interval, i) =>
-    interval.start < bounds.first || interval.end > bounds.last || replacement.reservedSubnets.some((reserved) => intervalsOverlap(reserved, interval))
-      ? [prefixes[i]!] : []);
+  const stranded = pool.heldIntervals()
+    .filter((held) => held.start < bounds.first || held.end > bounds.last || replacement.reservedSubnets.some((reserved) => intervalsOverlap(reserved, held)))
+    .map((held) => describeInterval(held, pool.config.family));
   return stranded.length > 0 ? `prefix pool "${pool.name}": the new subnet or reserved subnets no longer allow held prefixes ${listed(stranded)}; release them first` : undefined;
 }
 

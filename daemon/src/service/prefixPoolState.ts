@@ -73,11 +73,6 @@ export class PrefixPoolState {
     return this.config.reservedSubnets.some((reserved) => intervalsOverlap(reserved, interval));
   }
 
-  isHeld(interval: AddressInterval): boolean {
-    const i = this.lastStartingAtOrBefore(interval.end);
-    return i >= 0 && this.held[i]!.end >= interval.start;
-  }
-
   hold(interval: AddressInterval): void {
     this.held.splice(this.lastStartingAtOrBefore(interval.start) + 1, 0, interval);
   }
@@ -88,11 +83,6 @@ export class PrefixPoolState {
     if (i < 0 || this.held[i]!.start !== interval.start || this.held[i]!.end !== interval.end) return false;
     this.held.splice(i, 1);
     return true;
-  }
-
-  /** Held prefixes as CIDR text (for reload checks and messages). */
-  heldPrefixes(): string[] {
-    return this.held.map((interval) => describeInterval(interval, this.config.family));
   }
 
   heldIntervals(): readonly AddressInterval[] {

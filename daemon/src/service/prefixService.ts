@@ -11,19 +11,11 @@ import { cidrBounds, familyBits, formatCidr, IpParseError, parseCidr } from '../
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PrefixLeaseFilter, PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
-import type { PoolCatalogue, PoolEvents } from './poolCatalogue.ts';
+import type { PoolCatalogue, PoolEvents, ServiceDeps } from './poolCatalogue.ts';
 import type { AllocatePrefixCommand, ReleasePrefixCommand } from './serviceCommands.ts';
 import { describeInterval, prefixInterval, prefixSize, type PrefixPoolState } from './prefixPoolState.ts';
 import { elapsedMs } from './elapsedMs.ts';
 import { requireShortText } from './validateCommand.ts';
-
-export interface PrefixServiceOptions {
-  readonly store: LeaseStore;
-  readonly commitQueue: CommitQueue;
-  readonly pools: PoolCatalogue;
-  readonly now?: () => number;
-  readonly events?: PoolEvents;
-}
 
 const OWNER = /^[\x21-\x7e]+$/;
 const MAX_OWNER_LENGTH = 253;
@@ -35,7 +27,7 @@ export class PrefixService {
   private readonly now: () => number;
   private readonly events: PoolEvents;
 
-  constructor(options: PrefixServiceOptions) {
+  constructor(options: ServiceDeps) {
     this.store = options.store;
     this.commitQueue = options.commitQueue;
     this.pools = options.pools;

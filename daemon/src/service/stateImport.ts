@@ -6,10 +6,8 @@ import type { Logger } from 'pino';
 import type { AddressInterval } from '../config/types.ts';
 import { AddressOutsidePoolError, ImportConflictsError, InvalidArgumentError, UnknownPoolError } from '../errors.ts';
 import { formatAddress, formatCidr } from '../ip/address.ts';
-import type { CommitQueue } from '../store/commitQueue.ts';
-import type { LeaseStore } from '../store/leaseStore.ts';
 import { parseRequestedAddress } from './ipamService.ts';
-import type { PoolCatalogue, PoolKind, ServedPool } from './poolCatalogue.ts';
+import type { PoolKind, ServedPool, ServiceDeps } from './poolCatalogue.ts';
 import { prefixInterval } from './prefixPoolState.ts';
 import { parseWantedPrefix, requireOwner } from './prefixService.ts';
 import { requireContainerId, requireIfname } from './validateCommand.ts';
@@ -37,13 +35,6 @@ export interface ImportResult {
   readonly prefixesAlreadyPresent: number;
 }
 
-export interface StateImportDeps {
-  readonly store: LeaseStore;
-  readonly commitQueue: CommitQueue;
-  readonly pools: PoolCatalogue;
-  readonly now?: () => number;
-}
-
 /** One entry checked against its pool, ready to compare with the database and insert. */
 interface PreparedEntry {
   readonly kind: PoolKind;
@@ -56,7 +47,7 @@ interface PreparedEntry {
 }
 
 export async function importState(
-  deps: StateImportDeps,
+  deps: ServiceDeps,
   backup: { readonly leases: readonly ImportedLease[]; readonly prefixes: readonly ImportedPrefix[] },
   log: Logger,
 ): Promise<ImportResult> {
@@ -89,7 +80,7 @@ export async function importState(
   return result;
 }
 
-function prepareLease({ store, pools }: StateImportDeps, lease: ImportedLease, field: string, now: () => number): PreparedEntry {
+function prepareLease({ store, pools }: ServiceDeps, lease: ImportedLease, field: string, now: () => number): PreparedEntry {
   requireContainerId(lease.containerId, `${field}.container_id`);
   requireIfname(lease.ifname, `${field}.ifname`);
   const pool = pools.find('address', lease.pool);
@@ -118,7 +109,7 @@ function prepareLease({ store, pools }: StateImportDeps, lease: ImportedLease, f
   };
 }
 
-function preparePrefix({ store, pools }: StateImportDeps, entry: ImportedPrefix, field: string, now: () => number): PreparedEntry {
+function preparePrefix({ store, pools }: ServiceDeps, entry: ImportedPrefix, field: string, now: () => number): PreparedEntry {
   requireOwner(entry.owner, `${field}.owner`);
   const pool = pools.find('prefix', entry.pool);
   if (!pool) throw pools.unknownPrefixPool(entry.pool, `${field}.pool: `);
