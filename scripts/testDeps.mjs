@@ -10,13 +10,13 @@ export const TEST_PACKAGES = [
   ['containernetworking-plugins', '/usr/lib/cni/bridge', 'real bridge/macvlan/host-local plugins (plugin chains, bench)'],
   ['iproute2', '/usr/sbin/ip', 'network namespaces and veth pairs'],
   ['iputils-ping', '/usr/bin/ping', 'connectivity through a real plugin chain'],
-  ['etcd-server', '/usr/bin/etcd', 'real 3-member etcd clusters for the cluster pool engine (claims, quorum loss, TLS)'],
-  ['etcd-client', '/usr/bin/etcdctl', 'turns on etcd user/password auth for the cluster auth test'],
   ['containerd', '/usr/bin/containerd', "containerd's CRI driving the plugin as kubelet does (containerdCri.serial.test.ts)"],
   ['runc', '/usr/sbin/runc', 'the OCI runtime under containerd and podman'],
   ['podman', '/usr/bin/podman', 'builds and runs deploy/Dockerfile, builds the CRI sandbox image'],
   ['debootstrap', '/usr/sbin/debootstrap', "the Dockerfile's FROM images, made offline (scripts/image/makeBase.sh)"],
   ['busybox-static', '/bin/busybox', "the CRI sandbox (pause) image's one static binary"],
+  ['etcd-server', '/usr/bin/etcd', 'real 3-member etcd clusters for the cluster pool engine (claims, quorum loss, TLS)'],
+  ['etcd-client', '/usr/bin/etcdctl', 'turns on etcd user/password auth for the cluster auth test'],
 ];
 
 export function missingPackages() {
