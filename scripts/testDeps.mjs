@@ -15,6 +15,8 @@ export const TEST_PACKAGES = [
   ['podman', '/usr/bin/podman', 'builds and runs deploy/Dockerfile, builds the CRI sandbox image'],
   ['debootstrap', '/usr/sbin/debootstrap', "the Dockerfile's FROM images, made offline (scripts/image/makeBase.sh)"],
   ['busybox-static', '/bin/busybox', "the CRI sandbox (pause) image's one static binary"],
+  ['etcd-server', '/usr/bin/etcd', 'real 3-member etcd clusters for the cluster pool engine (claims, quorum loss, TLS)'],
+  ['etcd-client', '/usr/bin/etcdctl', 'turns on etcd user/password auth for the cluster auth test'],
 ];
 
 export function missingPackages() {

@@ -94,6 +94,7 @@ export const IPAM_SCHEMAS: MessageSchemas = {
     StatusResponse: [
       { name: 'pools', number: 1, kind: 'message', message: 'PoolUsage', repeated: true },
       { name: 'configError', number: 2, kind: 'string' },
+      { name: 'cluster', number: 3, kind: 'message', message: 'ClusterStatus' },
     ],
     PoolUsage: [
       { name: 'name', number: 1, kind: 'string' },
@@ -114,6 +115,18 @@ export const IPAM_SCHEMAS: MessageSchemas = {
       { name: 'cooling', number: 16, kind: 'string' },
       { name: 'prefixLength', number: 17, kind: 'uint32' },
       { name: 'reservedSubnets', number: 18, kind: 'string', repeated: true },
+    ],
+    ClusterStatus: [
+      { name: 'connected', number: 1, kind: 'bool' },
+      { name: 'outage', number: 2, kind: 'string' },
+      { name: 'pools', number: 3, kind: 'message', message: 'ClusterPoolStatus', repeated: true },
+    ],
+    ClusterPoolStatus: [
+      { name: 'pool', number: 1, kind: 'string' },
+      { name: 'blocks', number: 2, kind: 'string', repeated: true },
+      { name: 'lostBlocks', number: 3, kind: 'string', repeated: true },
+      { name: 'conflicts', number: 4, kind: 'uint32' },
+      { name: 'refused', number: 5, kind: 'string' },
     ],
   },
   enums: {

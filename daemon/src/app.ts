@@ -11,11 +11,15 @@ import { startGrpcServer, type GrpcServer } from './grpc/server.ts';
 import { reclaimCooled } from './service/cooledLeaseReclaim.ts';
 import { IpamService } from './service/ipamService.ts';
 import { PoolCatalogue } from './service/poolCatalogue.ts';
-import { applyReload, planReload } from './service/poolReload.ts';
+import { applyReload, planReload, sameConfig } from './service/poolReload.ts';
 import { PrefixService } from './service/prefixService.ts';
 import { listLeasePage } from './service/leasePages.ts';
 import { StaleLeaseCleaner } from './service/staleLeaseCleaner.ts';
 import { importState, StreamedImport } from './service/stateImport.ts';
+import { BlockClaimer, ClusterPoolRegistry, EtcdClaimStore, NodePresence, type ClaimStore } from './cluster/index.ts';
+import type { ClusterOptions } from './config/clusterFlags.ts';
+import { ClusterMetrics } from './metrics/clusterMetrics.ts';
+import { ClusterBlockSupply } from './service/clusterBlockSupply.ts';
 import { CommitQueue } from './store/commitQueue.ts';
 import { DatabaseFileCheck } from './store/databaseFileCheck.ts';
 import { LeaseStore } from './store/leaseStore.ts';
@@ -38,6 +42,8 @@ export interface AppOptions {
   readonly netnsGraceSeconds?: number;
   /** How often the running cleaner looks (default 60). */
   readonly netnsCheckSeconds?: number;
+  /** Cluster mode: the cluster store and this node's labels (clusterPools need it). */
+  readonly cluster?: ClusterOptions;
 }
 
 export class BerthApp {
@@ -62,6 +68,11 @@ export class BerthApp {
   private fileCheckTimer: NodeJS.Timeout | undefined;
   /** Why the database file is no longer the open one; empty while it is. */
   storeFileProblem = '';
+  /** The clusterPools the daemon started with. */
+  private clusterPoolConfigs: BerthConfig['clusterPools'] = [];
+  /** Cluster pools' blocks; absent in file mode. */
+  blockSupply: ClusterBlockSupply | undefined;
+  private clusterStore: ClaimStore | undefined;
   /** Why the last reload was refused; empty when the served pools are the source's. */
   configError = '';
   /** Deprecation warnings already logged: each once, not at every reload. */
@@ -83,10 +94,17 @@ export class BerthApp {
         onCommit: (size, seconds) => { metrics.commitBatchSize.observe(size); metrics.commitDuration.observe(seconds); },
       });
       const bootId = readBootId();
+      const blockSupply = options.cluster ? startClusterPools(options, options.cluster, config, { store, commitQueue, pools, metrics }) : undefined;
+      if (!blockSupply && config.clusterPools.length > 0) {
+        throw new Error(`the configuration has clusterPools (${config.clusterPools.map((pool) => pool.name).join(', ')}): start berthd with --etcd-endpoints (and --etcd-ca/--etcd-cert/--etcd-key as etcd needs) to serve them`);
+      }
       const deps = { store, commitQueue, pools, events: metrics.poolEvents() };
-      const service = new IpamService({ ...deps, bootId });
+      const service = new IpamService({ ...deps, bootId, ...(blockSupply ? { blockSupply } : {}) });
       const prefixService = new PrefixService(deps);
       const app = new BerthApp(options, store, commitQueue, service, prefixService, pools, metrics, undefined);
+      app.blockSupply = blockSupply;
+      app.clusterPoolConfigs = config.clusterPools;
+      app.clusterStore = blockSupply?.engineStore;
       app.logDeprecations(config);
       app.cleaner = new StaleLeaseCleaner({
         service, store, bootId, log, graceMs: (options.netnsGraceSeconds ?? 300) * 1000,
@@ -108,7 +126,10 @@ export class BerthApp {
         leasePage: (filter, pageSize, pageToken) => listLeasePage({ store, pools }, filter, pageSize, pageToken),
         accepting: () => app.accepting, configError: () => app.configError,
         observe: (method, code, seconds) => metrics.rpcDuration.observe({ method, code }, seconds),
+        ...(blockSupply ? { clusterStatus: () => blockSupply.status() } : {}),
       }, options.socketGroupId);
+      // After the socket serves: the first contact with the cluster store never delays start-up.
+      blockSupply?.start();
       if (options.metricsAddress) {
         app.metricsServer = await startMetricsServer(options.metricsAddress, metrics.registry, { notReady: () => app.notReady() });
       }
@@ -142,11 +163,16 @@ export class BerthApp {
       return refuse('invalid', error instanceof ConfigError ? error.problems.map(formatConfigProblem) : [String(error)]);
     }
     this.logDeprecations(config);
+    const clusterProblem = this.clusterPoolsChanged(config);
+    if (clusterProblem) return refuse('refused', [clusterProblem]);
     const plan = await this.commitQueue.submit((unit) => {
-      const planned = planReload(this.pools, config);
+      // Cluster pools change with their blocks (clusterBlockSupply.ts), not with the file: plan the others.
+      const clusterStates = this.pools.all().filter((pool) => this.blockSupply?.serves(pool.name));
+      const local = new PoolCatalogue(this.pools.all().filter((pool) => !clusterStates.includes(pool)));
+      const planned = planReload(local, config);
       if (planned.kind !== 'apply') return planned;
       const previous = this.pools.all();
-      this.pools.replace(applyReload(this.pools, planned, this.store));
+      this.pools.replace([...applyReload(local, planned, this.store), ...clusterStates]);
       unit.onRollback(() => this.pools.replace(previous));
       return planned;
     });
@@ -160,6 +186,12 @@ export class BerthApp {
     }
     log.info({ event: 'config.unchanged', trigger }, 'pool configuration re-read; nothing changed');
     return 'unchanged';
+  }
+
+  /** A reload may not change the cluster pools: their blocks are claimed under the recorded definitions. */
+  private clusterPoolsChanged(config: BerthConfig): string | undefined {
+    if (sameConfig(this.clusterPoolConfigs, config.clusterPools)) return undefined;
+    return 'clusterPools changed: cluster pool definitions are recorded in the cluster store and apply at start; restart berthd to serve the new ones (a changed definition of a pool in use is refused cluster-wide)';
   }
 
   private logDeprecations(config: BerthConfig): void {
@@ -223,10 +255,12 @@ export class BerthApp {
       clearInterval(this.reclaimTimer);
       clearInterval(this.fileCheckTimer);
       await this.cleaner?.stop();
+      await this.blockSupply?.stop();
       await this.grpc?.stop(graceMs);
       await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
       await this.commitQueue.close();
       this.store.close();
+      await this.clusterStore?.close().catch(() => undefined);
       this.options.logger.info({ event: 'daemon.stopped' }, 'berthd stopped');
     })();
     return this.stopping;
@@ -235,6 +269,31 @@ export class BerthApp {
 
 const RECLAIM_INTERVAL_MS = 1000;
 const DATABASE_FILE_CHECK_MS = 1000;
+
+/**
+ * Cluster mode: the cluster pools whose nodeSelector this node's labels match, served from the
+ * blocks in the lease database at once; the cluster store is contacted in the background.
+ */
+function startClusterPools(options: AppOptions, cluster: ClusterOptions, config: BerthConfig,
+  parts: { store: LeaseStore; commitQueue: CommitQueue; pools: PoolCatalogue; metrics: BerthMetrics }): ClusterBlockSupply {
+  const served = config.clusterPools.filter((pool) => Object.entries(pool.nodeSelector).every(([key, value]) => cluster.nodeLabels[key] === value));
+  const etcd = new EtcdClaimStore({ endpoints: cluster.endpoints, deadlineMs: cluster.timeoutMs, ...(cluster.tls ? { tls: cluster.tls } : {}), ...(cluster.auth ? { auth: cluster.auth } : {}) });
+  const node = options.nodeName;
+  const engine = {
+    store: etcd,
+    claimer: new BlockClaimer({ store: etcd, node, prefix: cluster.prefix }),
+    definitions: new ClusterPoolRegistry(etcd, node, cluster.prefix),
+    presence: new NodePresence({ store: etcd, node, labels: cluster.nodeLabels, prefix: cluster.prefix, ...(cluster.usageIntervalMs ? { usageIntervalMs: cluster.usageIntervalMs } : {}) }),
+  };
+  let supply: ClusterBlockSupply | undefined = undefined;
+  const metrics = new ClusterMetrics(parts.metrics.registry, () => supply?.blockCounts() ?? []);
+  supply = new ClusterBlockSupply({ pools: served, engine, store: parts.store, commitQueue: parts.commitQueue, registry: parts.pools, log: options.logger, metrics,
+    blockIdleSeconds: cluster.blockIdleSeconds });
+  for (const state of supply.loadPoolStates()) parts.pools.put(state);
+  options.logger.info({ event: 'cluster.pools', served: served.map((pool) => pool.name), skipped: config.clusterPools.filter((pool) => !served.includes(pool)).map((pool) => pool.name),
+    nodeLabels: cluster.nodeLabels, endpoints: cluster.endpoints, prefix: cluster.prefix }, 'cluster pools selected by node labels');
+  return supply;
+}
 
 /** Identifies this boot, so leases from before a reboot can be told apart. */
 export function readBootId(): string {

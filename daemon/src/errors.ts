@@ -60,6 +60,9 @@ export const errorReasons = {
   INTERNAL: { grpc: GrpcStatus.INTERNAL, cni: CniCode.INTERNAL },
   AMBIGUOUS_POOL_SELECTOR: { grpc: GrpcStatus.INVALID_ARGUMENT, cni: CniCode.AMBIGUOUS_POOL_SELECTOR },
   REQUEST_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, cni: CniCode.INVALID_NETWORK_CONFIG },
+  // Not UNAVAILABLE: the plugin retries that until its timeout, and this must fail fast; the
+  // node is up, only a new block cannot be claimed until the cluster store is back.
+  CLUSTER_UNAVAILABLE: { grpc: GrpcStatus.FAILED_PRECONDITION, cni: CniCode.TRY_AGAIN_LATER },
 } as const satisfies Record<string, { grpc: GrpcStatusCode; cni: CniCodeValue }>;
 export type ErrorReason = keyof typeof errorReasons;
 
@@ -124,6 +127,13 @@ export class OverloadedError extends BerthError {
 }
 export class ShuttingDownError extends BerthError {
   readonly reason = 'SHUTTING_DOWN' as const;
+}
+/** A cluster pool needs a new block and the cluster store cannot be reached (degraded mode). */
+export class ClusterUnavailableForPoolError extends BerthError {
+  readonly reason = 'CLUSTER_UNAVAILABLE' as const;
+  constructor(readonly pool: string, outage: string) {
+    super(`cluster pool "${pool}" has no free address in the blocks this node owns, and no new block can be claimed: ${outage}; retry when the cluster store is back`, { pool });
+  }
 }
 export class StoreFailureError extends BerthError {
   readonly reason = 'STORE_FAILURE' as const;

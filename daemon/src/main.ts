@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { BerthApp } from './app.ts';
 import { defaultConfig } from './config/defaultConfig.ts';
+import { ClusterFlagError, parseClusterFlags, PASSWORD_ENV, type ClusterFlags } from './config/clusterFlags.ts';
 import { configFilePoolSource, fixedPoolSource } from './config/poolSource.ts';
 import { installOnNode } from './install/installFiles.ts';
 
@@ -26,7 +27,17 @@ const program = new Command('berthd')
   .option('--netns-check-seconds <n>', 'how often to look for leases whose netns is gone', '60')
   .option('--socket-group <gid>', 'numeric group that may also use the socket (mode 0660); default: owner only (0600)')
   .option('--max-queued-requests <n>', 'requests waiting for the database beyond this get RESOURCE_EXHAUSTED (OVERLOADED), which the plugin retries', '4096')
-  .action(async (options: { socket: string; db: string; config?: string; examplePools?: boolean; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string }) => {
+  .option('--etcd-endpoints <urls>', 'cluster mode: comma-separated etcd client URLs (host:port or http(s)://host:port) where cluster pools claim blocks')
+  .option('--etcd-prefix <path>', 'key prefix of berth\'s records in etcd', '/berth')
+  .option('--etcd-ca <file>', 'CA bundle (PEM) that signed the etcd server certificates')
+  .option('--etcd-cert <file>', 'client certificate (PEM) for etcd mutual TLS')
+  .option('--etcd-key <file>', 'key (PEM) of --etcd-cert')
+  .option('--etcd-username <name>', `etcd user; the password comes from --etcd-password-file or ${PASSWORD_ENV}, never from the command line`)
+  .option('--etcd-password-file <file>', 'file holding the etcd password (e.g. a mounted Secret)')
+  .option('--etcd-timeout-ms <ms>', 'deadline of every etcd call', '2000')
+  .option('--node-labels <k=v,...>', 'labels of this node, matched by the nodeSelector of cluster pools', process.env.BERTH_NODE_LABELS ?? '')
+  .option('--block-idle-seconds <n>', 'give back a cluster pool block that stayed empty this long (a node keeps one block per pool); 0: never', '600')
+  .action(async (options: { socket: string; db: string; config?: string; examplePools?: boolean; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string } & ClusterFlags) => {
     const logger = pino({ level: options.logLevel, base: { node: options.nodeName } });
     try {
       // One forgotten flag in a DaemonSet must not hand out the example's addresses on a real node.
@@ -34,6 +45,13 @@ const program = new Command('berthd')
         throw new Error('--config <path> is required: the pool configuration to serve (or --example-pools to try berth out with the embedded example pools)');
       }
       if (options.config !== undefined && options.examplePools) throw new Error('give --config or --example-pools, not both');
+      let cluster;
+      try {
+        cluster = parseClusterFlags(options);
+      } catch (error) {
+        if (error instanceof ClusterFlagError) throw new Error(`invalid cluster flags: ${error.message}`);
+        throw error;
+      }
       const poolSource = options.config ? configFilePoolSource(options.config) : fixedPoolSource(defaultConfig(), 'the embedded example pools');
       if (!options.config) logger.warn({ event: 'config.embedded' }, '--example-pools: serving the embedded example pools default-v4 and default-v6');
       const socketGroupId = options.socketGroup === undefined ? undefined : parseGroupId(options.socketGroup);
@@ -41,7 +59,7 @@ const program = new Command('berthd')
         releaseStaleOnBoot: options.releaseStaleOnBoot,
         netnsGraceSeconds: parseSeconds(options.netnsGraceSeconds, '--netns-grace-seconds', true),
         netnsCheckSeconds: parseSeconds(options.netnsCheckSeconds, '--netns-check-seconds', false),
-        maxQueuedRequests: parsePositiveInteger(options.maxQueuedRequests, '--max-queued-requests') });
+        maxQueuedRequests: parsePositiveInteger(options.maxQueuedRequests, '--max-queued-requests'), ...(cluster ? { cluster } : {}) });
       // Handlers before start-up finishes: a supervisor may signal as soon as daemon.started is
       // logged, and without a handler that signal would kill berthd outright.
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -16,7 +16,7 @@ export interface DaemonHandle {
   process: ChildProcess;
   /** Everything the daemon wrote to stdout/stderr (pino JSON lines). */
   logs(): string;
-  start(extraArgs?: readonly string[]): Promise<void>;
+  start(extraArgs?: readonly string[], startTimeoutMs?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops and removes the temp dir. */
   dispose(): Promise<void>;
@@ -54,7 +54,7 @@ export function createDaemon(dir: string, config: string): DaemonHandle {
     dir, socketPath, dbPath, configPath,
     process: undefined as unknown as ChildProcess,
     logs: () => output,
-    async start(extraArgs = []) {
+    async start(extraArgs = [], startTimeoutMs = 20_000) {
       const child = spawn(process.execPath, [BERTHD, '--socket', socketPath, '--db', dbPath, '--config', configPath, '--metrics-addr', '127.0.0.1:0', ...extraArgs], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -62,7 +62,7 @@ export function createDaemon(dir: string, config: string): DaemonHandle {
       const from = output.length;
       child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
       child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-      await waitUntil(() => output.slice(from).includes('"daemon.started"') || child.exitCode !== null, 20_000);
+      await waitUntil(() => output.slice(from).includes('"daemon.started"') || child.exitCode !== null, startTimeoutMs);
       if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}:\n${output}`);
     },
     async stop(signal = 'SIGTERM') {

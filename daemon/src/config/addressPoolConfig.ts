@@ -14,7 +14,7 @@ const RANGE_KEYS = ['start', 'end', 'gateway', 'prefixLength'];
 const ROUTE_KEYS = ['dst', 'gw'];
 const DNS_KEYS = ['nameservers', 'domain', 'search', 'options'];
 const PRE_ALLOCATION_KEYS = ['address', 'pod', 'containerId', 'labels'];
-const ADDRESS_STRATEGIES: readonly AddressStrategy[] = ['roundRobin', 'lowestFree', 'random'];
+export const ADDRESS_STRATEGIES: readonly AddressStrategy[] = ['roundRobin', 'lowestFree', 'random'];
 
 export function parseAddressPool(entry: Mapping, path: string, common: CommonFields, problems: Problems): PoolConfig | undefined {
   const { subnet } = common;
@@ -183,7 +183,7 @@ function parseRanges(value: unknown, path: string, subnet: Cidr | undefined, pro
   return ranges;
 }
 
-function parseExclude(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): (IndexedInterval & { text: string })[] | undefined {
+export function parseExclude(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): (IndexedInterval & { text: string })[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value)) return problems.add(path, `must be a list of addresses or CIDRs, not ${describeType(value)}`) ?? [];
   const excluded: (IndexedInterval & { text: string })[] = [];
@@ -203,7 +203,7 @@ function parseExclude(value: unknown, path: string, family: IpFamily | undefined
   return excluded;
 }
 
-function parseRoutes(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): RouteConfig[] {
+export function parseRoutes(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): RouteConfig[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) return problems.add(path, `must be a list of {dst, gw}, not ${describeType(value)}`) ?? [];
   const routes: RouteConfig[] = [];
@@ -222,7 +222,7 @@ function parseRoutes(value: unknown, path: string, family: IpFamily | undefined,
   return routes;
 }
 
-function parseDns(value: unknown, path: string, problems: Problems): DnsConfig {
+export function parseDns(value: unknown, path: string, problems: Problems): DnsConfig {
   const empty: DnsConfig = { nameservers: [], search: [], options: [] };
   if (value === undefined) return empty;
   if (!isMapping(value)) return problems.add(path, `must be a mapping {nameservers, domain, search, options}, not ${describeType(value)}`) ?? empty;

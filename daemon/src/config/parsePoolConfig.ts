@@ -10,12 +10,13 @@ import { ConfigError } from './configError.ts';
 import {
   checkKeys, describeType, isMapping, parseInteger, parseLabels, parseName, parseSubnet, Problems, show, type CommonFields, type Mapping,
 } from './configFields.ts';
+import { checkClusterPools, parseClusterPools } from './parseClusterPools.ts';
 import { parsePrefixPool } from './prefixPoolConfig.ts';
 import { DEFAULT_ADDRESS_SPACE, type BerthConfig, type PoolConfig, type PrefixPoolConfig } from './types.ts';
 import { yamlErrorMessage } from './yamlDiagnostics.ts';
 
-const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
-const ROOT_KEYS = ['pools'];
+export const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
+const ROOT_KEYS = ['pools', 'clusterPools'];
 const COMMON_POOL_KEYS = ['name', 'kind', 'addressSpace', 'labels', 'subnet', 'strategy', 'reclaimDelaySeconds'];
 const ADDRESS_POOL_KEYS = [...COMMON_POOL_KEYS, 'ranges', 'exclude', 'gateway', 'routes', 'dns', 'preAllocations'];
 const PREFIX_POOL_KEYS = [...COMMON_POOL_KEYS, 'prefixLength', 'reservedSubnets'];
@@ -29,29 +30,38 @@ export function parsePoolConfig(text: string, sourceName: string): BerthConfig {
   const root: unknown = document.toJS({ maxAliasCount: 100 });
   const pools: PoolConfig[] = [];
   const prefixPools: PrefixPoolConfig[] = [];
+  let clusterPools: ReturnType<typeof parseClusterPools> = [];
   if (!isMapping(root)) {
     problems.add('', `must be a mapping with a "pools" list, not ${describeType(root)}`);
   } else {
     checkKeys(root, '', ROOT_KEYS, problems);
     const list = root.pools;
-    if (!Array.isArray(list)) {
-      problems.add('pools', list === undefined ? 'is required: a list of pools' : `must be a list of pools, not ${describeType(list)}`);
+    let parsed: ParsedPool[] = [];
+    // A file of cluster pools alone is whole: every node of a cluster gets the same one.
+    if (root.clusterPools !== undefined && list === undefined) {
+      // no local pools
+    } else if (!Array.isArray(list)) {
+      problems.add('pools', list === undefined ? 'is required: a list of pools (or clusterPools)' : `must be a list of pools, not ${describeType(list)}`);
     } else if (list.length === 0) {
       problems.add('pools', 'is empty: configure at least one pool');
     } else {
-      const parsed = list.map((entry: unknown, i) => parsePool(entry, `pools[${i}]`, problems));
+      parsed = list.map((entry: unknown, i) => parsePool(entry, `pools[${i}]`, problems));
       checkAcrossPools(parsed, problems);
       for (const pool of parsed) {
         if (pool.config?.kind === 'address') pools.push(pool.config);
         else if (pool.config?.kind === 'prefix') prefixPools.push(pool.config);
       }
     }
+    if (root.clusterPools !== undefined) {
+      clusterPools = parseClusterPools(root.clusterPools, 'clusterPools', problems);
+      checkClusterPools(clusterPools, parsed, problems);
+    }
   }
   if (problems.list.length > 0) throw new ConfigError(sourceName, problems.list);
-  return { pools, prefixPools, ...(problems.deprecations.length > 0 ? { deprecations: problems.deprecations } : {}) };
+  return { pools, prefixPools, clusterPools: clusterPools.flatMap((entry) => entry.config ?? []), ...(problems.deprecations.length > 0 ? { deprecations: problems.deprecations } : {}) };
 }
 
-interface ParsedPool {
+export interface ParsedPool {
   readonly name?: string;
   readonly addressSpace: string;
   readonly subnet?: Cidr;

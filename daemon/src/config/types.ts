@@ -86,9 +86,31 @@ export interface PrefixPoolConfig extends PoolCommon {
   readonly reservedSubnets: readonly AddressInterval[];
 }
 
+/** Gateway of the addresses of a cluster pool block: its first usable address, or none. */
+export type BlockGatewayPolicy = 'firstOfBlock' | 'none';
+
+/**
+ * A cluster pool: one CIDR shared by every node, handed out in blocks of `blockSize` claimed in
+ * the cluster store. A node serves it as an address pool whose ranges are the blocks it owns.
+ */
+export interface ClusterPoolConfig extends PoolCommon {
+  readonly kind: 'cluster';
+  readonly strategy: AddressStrategy;
+  /** Prefix length of one block (default /26 IPv4, /122 IPv6). */
+  readonly blockSize: number;
+  /** Never handed out by any node, sorted and merged. */
+  readonly exclude: readonly AddressInterval[];
+  readonly gateway: BlockGatewayPolicy;
+  readonly routes: readonly RouteConfig[];
+  readonly dns: DnsConfig;
+  /** Node labels a node must all carry to serve this pool; empty: every node. */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+}
+
 export interface BerthConfig {
   readonly pools: readonly PoolConfig[];
   readonly prefixPools: readonly PrefixPoolConfig[];
+  readonly clusterPools: readonly ClusterPoolConfig[];
   /** Old keys still accepted, each naming its pool; the daemon logs each once. */
   readonly deprecations?: readonly string[];
 }

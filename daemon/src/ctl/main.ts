@@ -6,6 +6,7 @@ import { GrpcStatus } from '../errors.ts';
 import { connectIpam, IpamCallError, type IpamClient } from '../grpc/ipamClient.ts';
 import { BackupFileError, readExportChunks, writeExport, writeFileAtomically, type TextSink } from './backupFile.ts';
 import { LeaseTableStream, renderLeases, renderPools, renderPrefixes, type LeaseRow, type PoolRow, type PrefixRow } from './render.ts';
+import { addClusterCommands } from './clusterCommands.ts';
 
 const DEFAULT_SOCKET = '/run/berth/berthd.sock';
 /** Leases per ListLeases page when listing or exporting. */
@@ -187,11 +188,14 @@ program.command('status')
   .option('--pool <name>', 'only this pool (repeatable)', collect, [])
   .option('--json', 'machine-readable output')
   .action(async (options: { pool: string[]; json?: boolean }) => {
-    const reply = await withClient((client) => client.call<{ pools: PoolRow[]; configError: string }>('Status', { pools: options.pool }, timeoutMs()));
-    const exhausted = reply.pools.filter((pool) => pool.free === '0').map((pool) => pool.name);
-    print({ serving: exhausted.length === 0, exhausted, configError: reply.configError, pools: reply.pools }, Boolean(options.json), () =>
+    const reply = await withClient((client) => client.call<{ pools: PoolRow[]; configError: string; cluster?: ClusterStatusReply }>('Status', { pools: options.pool }, timeoutMs()));
+    // A cluster pool with no free address gets a block on the next ADD: exhausted only when it cannot.
+    const clusterPools = new Set(reply.cluster?.pools.map((pool) => pool.pool) ?? []);
+    const exhausted = reply.pools.filter((pool) => pool.free === '0' && (!clusterPools.has(pool.name) || !reply.cluster?.connected)).map((pool) => pool.name);
+    print({ serving: exhausted.length === 0, exhausted, configError: reply.configError, pools: reply.pools, ...(reply.cluster ? { cluster: reply.cluster } : {}) }, Boolean(options.json), () =>
       (exhausted.length === 0 ? 'serving: every pool has free addresses\n' : `NOT serving: exhausted pools: ${exhausted.join(', ')}\n`)
       + (reply.configError ? `config reload refused: ${reply.configError} (still serving the previous pools)\n` : '')
+      + (reply.cluster ? renderClusterStatus(reply.cluster) : '')
       + renderPools(reply.pools));
     if (exhausted.length > 0) process.exitCode = ExitCode.NOT_SERVING;
   });
@@ -234,6 +238,36 @@ function renamedFields(entry: unknown): unknown {
   const { networkInstance, ...rest } = entry as { networkInstance: unknown };
   return { addressSpace: networkInstance, ...rest };
 }
+
+
+interface ClusterStatusReply {
+  connected: boolean;
+  outage: string;
+  pools: { pool: string; blocks: string[]; lostBlocks: string[]; conflicts: number; refused: string }[];
+}
+
+function renderClusterStatus(cluster: ClusterStatusReply): string {
+  const lines = [cluster.connected ? 'cluster: connected to etcd' : `cluster: DEGRADED, etcd unreachable (${cluster.outage}): serving from owned blocks, claiming nothing`];
+  for (const pool of cluster.pools) {
+    lines.push(`  ${pool.pool}: ${pool.blocks.length} block(s) ${pool.blocks.join(' ')}`
+      + (pool.lostBlocks.length > 0 ? `; LOST ${pool.lostBlocks.join(' ')} with ${pool.conflicts} conflicting lease(s), kept until DEL` : '')
+      + (pool.refused ? `; REFUSED: ${pool.refused}` : ''));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+addClusterCommands(program, {
+  print,
+  localStatus: async () => {
+    try {
+      return (await withClient((client) => client.call<{ cluster?: ClusterStatusReply }>('Status', {}, timeoutMs()))).cluster;
+    } catch {
+      return undefined;
+    }
+  },
+  fail: (exitCode, message) => new ExitWith(exitCode, message),
+  exitCodes: ExitCode,
+});
 
 try {
   await program.parseAsync(process.argv);

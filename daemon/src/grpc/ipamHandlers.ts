@@ -3,6 +3,7 @@
 import type { handleUnaryCall, ServerUnaryCall, sendUnaryData, ServiceError, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
+import type { ClusterStatus } from '../service/clusterBlockSupply.ts';
 import type { IpamService } from '../service/ipamService.ts';
 import type { PrefixService } from '../service/prefixService.ts';
 import type { LeasePage } from '../service/leasePages.ts';
@@ -33,6 +34,8 @@ export interface IpamHandlerDeps {
   readonly observe?: RpcObserver;
   /** Why the last config reload was refused, or empty. */
   readonly configError?: () => string;
+  /** Cluster pools' state (cluster mode only). */
+  readonly clusterStatus?: () => ClusterStatus;
   /** False once shutdown began: new calls get UNAVAILABLE. */
   readonly accepting: () => boolean;
 }
@@ -43,7 +46,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     // A call whose audit events were written (one per lease, with its latency) logs its end at
     // debug: one line per lease change instead of two, on the path runtimes hit at every pod.
     Allocate: unary<AllocateRequest>(deps, 'Allocate', async (request, context) => {
-      const allocations = await service.allocate({ ...request, poolSelector: selectorOf(request.poolSelector) }, context.log);
+      const allocations = await service.allocate({ ...request, poolSelector: selectorOf(request.poolSelector), deadlineMs: context.deadlineMs }, context.log);
       context.audited = allocations.length > 0;
       return { allocations: allocations.map(toAllocationMessage) };
     }),
@@ -73,6 +76,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
     Status: unary<StatusRequest>(deps, 'Status', (request) => ({
       pools: service.poolStates(request.pools, selectorOf(request.poolSelector)).map(toPoolUsageMessage),
       configError: deps.configError?.() ?? '',
+      ...(deps.clusterStatus ? { cluster: deps.clusterStatus() } : {}),
     })),
     AllocatePrefix: unary<AllocatePrefixRequest>(deps, 'AllocatePrefix', async (request, context) => {
       const prefix = toPrefixLeaseMessage(await prefixService.allocatePrefix(request, context.log));
@@ -135,12 +139,13 @@ function unary<Req extends object>(
         answer(internalStatus(requestId));
       }
     };
-    let context: RequestContext = { requestId, log, audited: false };
+    let context: RequestContext = { requestId, log, audited: false, deadlineMs: Number.POSITIVE_INFINITY };
     try {
       requestId = requestIdOf(call.metadata);
       const request = call.request as Req & { containerId?: string; ifname?: string; pools?: string[]; pool?: string; owner?: string };
       log = deps.log.child({ requestId, method, containerId: logged(request.containerId), ifname: logged(request.ifname), pools: logged(request.pools ?? request.pool), owner: logged(request.owner) });
-      context = { requestId, log, audited: false };
+      const deadline = call.getDeadline();
+      context = { requestId, log, audited: false, deadlineMs: deadline instanceof Date ? deadline.getTime() : Number(deadline) };
     } catch (error) {
       fail(error);
       return;

@@ -8,6 +8,8 @@ export interface RequestContext {
   readonly log: Logger;
   /** Set by a handler whose call wrote audit events: its end is then logged at debug. */
   audited: boolean;
+  /** When the caller gives up (epoch ms; Infinity without a deadline). */
+  readonly deadlineMs: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { pickAddress } from '../allocator/pickAddress.ts';
 import {
-  AddressInUseError, AddressOutsidePoolError, BerthError, InvalidArgumentError, LeaseMismatchError, LeaseMissingError,
+  AddressInUseError, AddressOutsidePoolError, BerthError, ClusterUnavailableForPoolError, InvalidArgumentError, LeaseMismatchError, LeaseMissingError,
   PoolExhaustedError,
 } from '../errors.ts';
 import { formatAddress, formatCidr, IpParseError, parseAddressWithOptionalPrefix, type IpFamily } from '../ip/address.ts';
@@ -27,7 +27,21 @@ export interface Allocation {
 
 export interface IpamServiceOptions extends ServiceDeps {
   readonly bootId: string;
+  /** Blocks of cluster pools: asked for one when a cluster pool has no free address. */
+  readonly blockSupply?: BlockSupply;
 }
+
+/** What Allocate needs of cluster pools (service/clusterBlockSupply.ts). */
+export interface BlockSupply {
+  serves(pool: string): boolean;
+  /** Resolves once the pool has a new block; throws the error to report otherwise. */
+  needBlock(pool: string, deadlineMs: number): Promise<void>;
+  /** Told after each allocation from a cluster pool, to claim ahead of need. */
+  noteAllocated(pool: string): void;
+}
+
+/** Claims a cluster pool may wait for within one Allocate (other nodes can race us to blocks). */
+const MAX_BLOCK_WAITS = 3;
 
 export class IpamService {
   private readonly store: LeaseStore;
@@ -36,6 +50,7 @@ export class IpamService {
   private readonly bootId: string;
   private readonly now: () => number;
   private readonly events: PoolEvents;
+  private readonly blockSupply: BlockSupply | undefined;
 
   constructor(options: IpamServiceOptions) {
     this.store = options.store;
@@ -44,6 +59,7 @@ export class IpamService {
     this.bootId = options.bootId;
     this.now = options.now ?? Date.now;
     this.events = options.events ?? {};
+    this.blockSupply = options.blockSupply;
   }
 
   async allocate(command: AllocateCommand, log: Logger): Promise<Allocation[]> {
@@ -64,14 +80,26 @@ export class IpamService {
     try {
       // Pools are resolved when the work runs, not when it is queued: a config reload queued
       // in between must not leave this request working on replaced pools.
-      const allocations = await this.commitQueue.submit((unit) => {
+      const submit = () => this.commitQueue.submit((unit) => {
         const pools = this.pools.select(command.pools, command.poolSelector);
         return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools, command), unit);
       });
+      let allocations: Awaited<ReturnType<typeof submit>>;
+      for (let waits = 0; ; waits++) {
+        try {
+          allocations = await submit();
+          break;
+        } catch (error) {
+          // A cluster pool out of addresses in its blocks: get a block, then the same transaction again.
+          if (!(error instanceof PoolExhaustedError) || !this.blockSupply?.serves(error.pool) || waits >= MAX_BLOCK_WAITS) throw error;
+          await this.blockSupply.needBlock(error.pool, command.deadlineMs ?? Number.POSITIVE_INFINITY);
+        }
+      }
       for (const allocation of allocations.fresh) {
         log.info({ event: 'lease.allocated', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started),
           podNamespace: command.podNamespace, podName: command.podName, podUid: command.podUid, network: command.network }, 'lease allocated');
         this.events.allocated?.('address', allocation.pool.name);
+        if (this.blockSupply?.serves(allocation.pool.name)) this.blockSupply.noteAllocated(allocation.pool.name);
       }
       for (const allocation of allocations.existing) {
         log.info({ event: 'lease.reused', pool: allocation.pool.name, address: formatAddress(allocation.address, allocation.family), latencyMs: elapsedMs(started) },
@@ -80,7 +108,7 @@ export class IpamService {
       return allocations.all;
     } catch (error) {
       const reason = error instanceof BerthError ? error.reason : 'INTERNAL';
-      const failedPools = error instanceof PoolExhaustedError ? [error.pool] : command.pools.filter((name) => this.pools.find('address', name));
+      const failedPools = error instanceof PoolExhaustedError || error instanceof ClusterUnavailableForPoolError ? [error.pool] : command.pools.filter((name) => this.pools.find('address', name));
       for (const pool of failedPools) this.events.allocationFailed?.('address', pool, reason);
       throw error;
     }

@@ -66,6 +66,14 @@ export class PoolCatalogue {
     this.byName = new Map([...pools].map((pool) => [pool.name, pool]));
   }
 
+  /**
+   * Adds or replaces one pool, inside the commit queue: a cluster pool whose blocks changed
+   * (clusterBlockSupply.ts rebuilds it from the database in the same transaction).
+   */
+  put(pool: ServedPool): void {
+    this.byName.set(pool.name, pool);
+  }
+
   get(name: string): ServedPool | undefined {
     return this.byName.get(name);
   }

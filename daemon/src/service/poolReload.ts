@@ -104,7 +104,7 @@ function orphanedAddresses(pool: PoolState, replacement: PoolConfig): string[] {
 }
 
 /** Two validated pool configurations (of either kind) are the same. */
-function sameConfig(a: object, b: object): boolean {
+export function sameConfig(a: object, b: object): boolean {
   return JSON.stringify(a, bigintAsText) === JSON.stringify(b, bigintAsText);
 }
 

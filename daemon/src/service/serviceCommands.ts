@@ -14,6 +14,8 @@ export interface AllocateCommand {
   readonly podLabels: Readonly<Record<string, string>>;
   /** Instead of pools: the pools whose labels match (empty: none). */
   readonly poolSelector: Readonly<Record<string, string>>;
+  /** When the caller gives up (epoch ms); bounds any wait for a cluster pool block. */
+  readonly deadlineMs?: number;
 }
 
 export interface ReleaseCommand {

@@ -8,6 +8,7 @@ import { addressFromKey, addressKey, formatAddress, type IpFamily } from '../ip/
 import type { LeaseFilter, LeaseRecord, LeaseState, NewLease } from './leaseRecord.ts';
 import { migrations, schemaVersion } from './migrations.ts';
 import { ImportStaging } from './importStaging.ts';
+import { ClusterBlockStore } from './clusterBlockStore.ts';
 import { PrefixLeaseStore } from './prefixLeaseStore.ts';
 import { StoreOpenError } from './storeOpenError.ts';
 
@@ -44,9 +45,12 @@ export class LeaseStore {
   private stagingCount = 0;
   /** Prefix leases, in the same database and transactions. */
   readonly prefixes: PrefixLeaseStore;
+  /** Blocks of cluster pools this node owns, in the same database and transactions. */
+  readonly clusterBlocks: ClusterBlockStore;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
     this.prefixes = new PrefixLeaseStore(db);
+    this.clusterBlocks = new ClusterBlockStore(db);
     this.statements = {
       insert: db.prepare(`INSERT INTO leases (address_space, address, address_text, family, pool, container_id, ifname, network,
           pod_namespace, pod_name, pod_uid, netns, boot_id, created_at_ms, state, owner_key, reusable_at_ms)

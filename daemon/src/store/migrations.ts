@@ -108,6 +108,26 @@ export const migrations: readonly string[] = [
   CREATE INDEX prefix_leases_cooling_by_owner ON prefix_leases (pool, owner) WHERE state = 'cooling';
   CREATE INDEX prefix_leases_cooling_by_expiry ON prefix_leases (reusable_at_ms) WHERE state = 'cooling';
   `,
+  // 4: blocks of cluster pools this node owns, written before any address of a block is handed
+  // out, so a restart serves them without the cluster store. A block an operator reclaimed while
+  // this node still held leases in it is kept as 'lost': never allocated from, its leases reported.
+  `
+  CREATE TABLE cluster_blocks (
+    address_space  TEXT    NOT NULL,  -- the pool's network instance
+    first_address  BLOB    NOT NULL,  -- 16-byte big-endian
+    pool           TEXT    NOT NULL,
+    family         INTEGER NOT NULL CHECK (family IN (4, 6)),
+    prefix_length  INTEGER NOT NULL,
+    cidr_text      TEXT    NOT NULL,  -- for people reading the database
+    token          TEXT    NOT NULL,  -- the claim token written in the cluster store
+    revision       TEXT    NOT NULL,  -- the store's revision of the ownership key; a release compares on it
+    claimed_at_ms  INTEGER NOT NULL,
+    state          TEXT    NOT NULL DEFAULT 'owned' CHECK (state IN ('owned', 'lost')),
+    lost_at_ms     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (address_space, first_address)
+  );
+  CREATE INDEX cluster_blocks_by_pool ON cluster_blocks (pool, first_address);
+  `,
 ];
 
 export const schemaVersion = migrations.length;
