@@ -26,7 +26,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file berth/ipam/v1/ipam.proto.
  */
 export const file_berth_ipam_v1_ipam: GenFile = /*@__PURE__*/
-  fileDesc("ChhiZXJ0aC9pcGFtL3YxL2lwYW0ucHJvdG8SDWJlcnRoLmlwYW0udjEihgEKDFBvb2xTZWxlY3RvchJCCgxtYXRjaF9sYWJlbHMYASADKAsyLC5iZXJ0aC5pcGFtLnYxLlBvb2xTZWxlY3Rvci5NYXRjaExhYmVsc0VudHJ5GjIKEE1hdGNoTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLgAgoPQWxsb2NhdGVSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIOCgZpZm5hbWUYAiABKAkSDQoFcG9vbHMYAyADKAkSFQoNcmVxdWVzdGVkX2lwcxgEIAMoCRIVCg1wb2RfbmFtZXNwYWNlGAUgASgJEhAKCHBvZF9uYW1lGAYgASgJEg8KB3BvZF91aWQYByABKAkSDQoFbmV0bnMYCCABKAkSDwoHbmV0d29yaxgJIAEoCRJBCgpwb2RfbGFiZWxzGAogAygLMi0uYmVydGguaXBhbS52MS5BbGxvY2F0ZVJlcXVlc3QuUG9kTGFiZWxzRW50cnkSMgoNcG9vbF9zZWxlY3RvchgLIAEoCzIbLmJlcnRoLmlwYW0udjEuUG9vbFNlbGVjdG9yGjAKDlBvZExhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoQQWxsb2NhdGVSZXNwb25zZRIuCgthbGxvY2F0aW9ucxgBIAMoCzIZLmJlcnRoLmlwYW0udjEuQWxsb2NhdGlvbiIgCgVSb3V0ZRILCgNkc3QYASABKAkSCgoCZ3cYAiABKAkiSwoDRG5zEhMKC25hbWVzZXJ2ZXJzGAEgAygJEg4KBmRvbWFpbhgCIAEoCRIOCgZzZWFyY2gYAyADKAkSDwoHb3B0aW9ucxgEIAMoCSKsAQoKQWxsb2NhdGlvbhIMCgRwb29sGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHZ2F0ZXdheRgDIAEoCRIkCgZyb3V0ZXMYBCADKAsyFC5iZXJ0aC5pcGFtLnYxLlJvdXRlEh8KA2RucxgFIAEoCzISLmJlcnRoLmlwYW0udjEuRG5zEicKBmZhbWlseRgGIAEoDjIXLmJlcnRoLmlwYW0udjEuSXBGYW1pbHkiRQoOUmVsZWFzZVJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg4KBmlmbmFtZRgCIAEoCRINCgVwb29scxgDIAMoCSI5Cg9SZWxlYXNlUmVzcG9uc2USJgoIcmVsZWFzZWQYASADKAsyFC5iZXJ0aC5pcGFtLnYxLkxlYXNlIpMBCgxDaGVja1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg4KBmlmbmFtZRgCIAEoCRINCgVwb29scxgDIAMoCRIaChJleHBlY3RlZF9hZGRyZXNzZXMYBCADKAkSMgoNcG9vbF9zZWxlY3RvchgFIAEoCzIbLmJlcnRoLmlwYW0udjEuUG9vbFNlbGVjdG9yIj8KDUNoZWNrUmVzcG9uc2USLgoLYWxsb2NhdGlvbnMYASADKAsyGS5iZXJ0aC5pcGFtLnYxLkFsbG9jYXRpb24i2gIKBUxlYXNlEgwKBHBvb2wYASABKAkSDwoHYWRkcmVzcxgCIAEoCRInCgZmYW1pbHkYAyABKA4yFy5iZXJ0aC5pcGFtLnYxLklwRmFtaWx5EhQKDGNvbnRhaW5lcl9pZBgEIAEoCRIOCgZpZm5hbWUYBSABKAkSDwoHbmV0d29yaxgGIAEoCRIVCg1wb2RfbmFtZXNwYWNlGAcgASgJEhAKCHBvZF9uYW1lGAggASgJEg8KB3BvZF91aWQYCSABKAkSDQoFbmV0bnMYCiABKAkSDwoHYm9vdF9pZBgLIAEoCRIaChJjcmVhdGVkX2F0X3VuaXhfbXMYDCABKAMSFQoNYWRkcmVzc19zcGFjZRgNIAEoCRIoCgVzdGF0ZRgOIAEoDjIZLmJlcnRoLmlwYW0udjEuTGVhc2VTdGF0ZRIbChNyZXVzYWJsZV9hdF91bml4X21zGA8gASgDIokBChFMaXN0TGVhc2VzUmVxdWVzdBIMCgRwb29sGAEgASgJEhQKDGNvbnRhaW5lcl9pZBgCIAEoCRIPCgduZXR3b3JrGAMgASgJEhUKDWFkZHJlc3Nfc3BhY2UYBCABKAkSKAoFc3RhdGUYBSABKA4yGS5iZXJ0aC5pcGFtLnYxLkxlYXNlU3RhdGUiOgoSTGlzdExlYXNlc1Jlc3BvbnNlEiQKBmxlYXNlcxgBIAMoCzIULmJlcnRoLmlwYW0udjEuTGVhc2UiEgoQTGlzdFBvb2xzUmVxdWVzdCLhAwoJUG9vbFVzYWdlEgwKBG5hbWUYASABKAkSDgoGc3VibmV0GAIgASgJEicKBmZhbWlseRgDIAEoDjIXLmJlcnRoLmlwYW0udjEuSXBGYW1pbHkSDAoEc2l6ZRgEIAEoCRIRCglhbGxvY2F0ZWQYBSABKAkSDAoEZnJlZRgGIAEoCRIQCghyZXNlcnZlZBgHIAEoCRIPCgdnYXRld2F5GAggASgJEg4KBnJhbmdlcxgJIAMoCRIVCg1hZGRyZXNzX3NwYWNlGAogASgJEjQKBmxhYmVscxgLIAMoCzIkLmJlcnRoLmlwYW0udjEuUG9vbFVzYWdlLkxhYmVsc0VudHJ5EiUKBGtpbmQYDCABKA4yFy5iZXJ0aC5pcGFtLnYxLlBvb2xLaW5kEhAKCHN0cmF0ZWd5GA0gASgJEh0KFXJlY2xhaW1fZGVsYXlfc2Vjb25kcxgOIAEoDRIVCg1wcmVfYWxsb2NhdGVkGA8gASgJEg8KB2Nvb2xpbmcYECABKAkSFQoNcHJlZml4X2xlbmd0aBgRIAEoDRIYChByZXNlcnZlZF9zdWJuZXRzGBIgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiPAoRTGlzdFBvb2xzUmVzcG9uc2USJwoFcG9vbHMYASADKAsyGC5iZXJ0aC5pcGFtLnYxLlBvb2xVc2FnZSIyCgpBdHRhY2htZW50EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIOCgZpZm5hbWUYAiABKAkiXgoVR2FyYmFnZUNvbGxlY3RSZXF1ZXN0Eg8KB25ldHdvcmsYASABKAkSNAoRdmFsaWRfYXR0YWNobWVudHMYAiADKAsyGS5iZXJ0aC5pcGFtLnYxLkF0dGFjaG1lbnQiQAoWR2FyYmFnZUNvbGxlY3RSZXNwb25zZRImCghyZWxlYXNlZBgBIAMoCzIULmJlcnRoLmlwYW0udjEuTGVhc2UiUgoNU3RhdHVzUmVxdWVzdBINCgVwb29scxgBIAMoCRIyCg1wb29sX3NlbGVjdG9yGAIgASgLMhsuYmVydGguaXBhbS52MS5Qb29sU2VsZWN0b3IiTwoOU3RhdHVzUmVzcG9uc2USJwoFcG9vbHMYASADKAsyGC5iZXJ0aC5pcGFtLnYxLlBvb2xVc2FnZRIUCgxjb25maWdfZXJyb3IYAiABKAkiaQoTSW1wb3J0TGVhc2VzUmVxdWVzdBIkCgZsZWFzZXMYASADKAsyFC5iZXJ0aC5pcGFtLnYxLkxlYXNlEiwKCHByZWZpeGVzGAIgAygLMhouYmVydGguaXBhbS52MS5QcmVmaXhMZWFzZSJ+ChRJbXBvcnRMZWFzZXNSZXNwb25zZRIQCghpbXBvcnRlZBgBIAEoDRIXCg9hbHJlYWR5X3ByZXNlbnQYAiABKA0SGQoRaW1wb3J0ZWRfcHJlZml4ZXMYAyABKA0SIAoYcHJlZml4ZXNfYWxyZWFkeV9wcmVzZW50GAQgASgNIt0BCgtQcmVmaXhMZWFzZRIMCgRwb29sGAEgASgJEg4KBnByZWZpeBgCIAEoCRInCgZmYW1pbHkYAyABKA4yFy5iZXJ0aC5pcGFtLnYxLklwRmFtaWx5Eg0KBW93bmVyGAQgASgJEhUKDWFkZHJlc3Nfc3BhY2UYBSABKAkSKAoFc3RhdGUYBiABKA4yGS5iZXJ0aC5pcGFtLnYxLkxlYXNlU3RhdGUSGgoSY3JlYXRlZF9hdF91bml4X21zGAcgASgDEhsKE3JldXNhYmxlX2F0X3VuaXhfbXMYCCABKAMiZQoVQWxsb2NhdGVQcmVmaXhSZXF1ZXN0EgwKBHBvb2wYASABKAkSDQoFb3duZXIYAiABKAkSFQoNcHJlZml4X2xlbmd0aBgDIAEoDRIYChByZXF1ZXN0ZWRfcHJlZml4GAQgASgJIkQKFkFsbG9jYXRlUHJlZml4UmVzcG9uc2USKgoGcHJlZml4GAEgASgLMhouYmVydGguaXBhbS52MS5QcmVmaXhMZWFzZSIzChRSZWxlYXNlUHJlZml4UmVxdWVzdBIMCgRwb29sGAEgASgJEg0KBW93bmVyGAIgASgJIkUKFVJlbGVhc2VQcmVmaXhSZXNwb25zZRIsCghyZWxlYXNlZBgBIAMoCzIaLmJlcnRoLmlwYW0udjEuUHJlZml4TGVhc2UiMgoTTGlzdFByZWZpeGVzUmVxdWVzdBIMCgRwb29sGAEgASgJEg0KBW93bmVyGAIgASgJIkQKFExpc3RQcmVmaXhlc1Jlc3BvbnNlEiwKCHByZWZpeGVzGAEgAygLMhouYmVydGguaXBhbS52MS5QcmVmaXhMZWFzZSq0AgoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASFAoQSU5WQUxJRF9BUkdVTUVOVBABEhAKDFVOS05PV05fUE9PTBACEhIKDlBPT0xfRVhIQVVTVEVEEAMSEgoOQUREUkVTU19JTl9VU0UQBBIYChRBRERSRVNTX09VVFNJREVfUE9PTBAFEhEKDUxFQVNFX01JU1NJTkcQBhISCg5MRUFTRV9NSVNNQVRDSBAHEg4KCk9WRVJMT0FERUQQCBIRCg1TSFVUVElOR19ET1dOEAkSEQoNU1RPUkVfRkFJTFVSRRAKEgwKCElOVEVSTkFMEAsSGwoXQU1CSUdVT1VTX1BPT0xfU0VMRUNUT1IQDBIVChFSRVFVRVNUX1RPT19MQVJHRRANKjkKCElwRmFtaWx5EhkKFUlQX0ZBTUlMWV9VTlNQRUNJRklFRBAAEggKBElQVjQQBBIICgRJUFY2EAYqQgoKTGVhc2VTdGF0ZRIbChdMRUFTRV9TVEFURV9VTlNQRUNJRklFRBAAEgoKBkFDVElWRRABEgsKB0NPT0xJTkcQAio+CghQb29sS2luZBIZChVQT09MX0tJTkRfVU5TUEVDSUZJRUQQABILCgdBRERSRVNTEAESCgoGUFJFRklYEAIylwcKBElwYW0SSwoIQWxsb2NhdGUSHi5iZXJ0aC5pcGFtLnYxLkFsbG9jYXRlUmVxdWVzdBofLmJlcnRoLmlwYW0udjEuQWxsb2NhdGVSZXNwb25zZRJICgdSZWxlYXNlEh0uYmVydGguaXBhbS52MS5SZWxlYXNlUmVxdWVzdBoeLmJlcnRoLmlwYW0udjEuUmVsZWFzZVJlc3BvbnNlEkIKBUNoZWNrEhsuYmVydGguaXBhbS52MS5DaGVja1JlcXVlc3QaHC5iZXJ0aC5pcGFtLnYxLkNoZWNrUmVzcG9uc2USUQoKTGlzdExlYXNlcxIgLmJlcnRoLmlwYW0udjEuTGlzdExlYXNlc1JlcXVlc3QaIS5iZXJ0aC5pcGFtLnYxLkxpc3RMZWFzZXNSZXNwb25zZRJOCglMaXN0UG9vbHMSHy5iZXJ0aC5pcGFtLnYxLkxpc3RQb29sc1JlcXVlc3QaIC5iZXJ0aC5pcGFtLnYxLkxpc3RQb29sc1Jlc3BvbnNlEl0KDkdhcmJhZ2VDb2xsZWN0EiQuYmVydGguaXBhbS52MS5HYXJiYWdlQ29sbGVjdFJlcXVlc3QaJS5iZXJ0aC5pcGFtLnYxLkdhcmJhZ2VDb2xsZWN0UmVzcG9uc2USRQoGU3RhdHVzEhwuYmVydGguaXBhbS52MS5TdGF0dXNSZXF1ZXN0Gh0uYmVydGguaXBhbS52MS5TdGF0dXNSZXNwb25zZRJXCgxJbXBvcnRMZWFzZXMSIi5iZXJ0aC5pcGFtLnYxLkltcG9ydExlYXNlc1JlcXVlc3QaIy5iZXJ0aC5pcGFtLnYxLkltcG9ydExlYXNlc1Jlc3BvbnNlEl0KDkFsbG9jYXRlUHJlZml4EiQuYmVydGguaXBhbS52MS5BbGxvY2F0ZVByZWZpeFJlcXVlc3QaJS5iZXJ0aC5pcGFtLnYxLkFsbG9jYXRlUHJlZml4UmVzcG9uc2USWgoNUmVsZWFzZVByZWZpeBIjLmJlcnRoLmlwYW0udjEuUmVsZWFzZVByZWZpeFJlcXVlc3QaJC5iZXJ0aC5pcGFtLnYxLlJlbGVhc2VQcmVmaXhSZXNwb25zZRJXCgxMaXN0UHJlZml4ZXMSIi5iZXJ0aC5pcGFtLnYxLkxpc3RQcmVmaXhlc1JlcXVlc3QaIy5iZXJ0aC5pcGFtLnYxLkxpc3RQcmVmaXhlc1Jlc3BvbnNlYgZwcm90bzM");
+  fileDesc("ChhiZXJ0aC9pcGFtL3YxL2lwYW0ucHJvdG8SDWJlcnRoLmlwYW0udjEihgEKDFBvb2xTZWxlY3RvchJCCgxtYXRjaF9sYWJlbHMYASADKAsyLC5iZXJ0aC5pcGFtLnYxLlBvb2xTZWxlY3Rvci5NYXRjaExhYmVsc0VudHJ5GjIKEE1hdGNoTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASLgAgoPQWxsb2NhdGVSZXF1ZXN0EhQKDGNvbnRhaW5lcl9pZBgBIAEoCRIOCgZpZm5hbWUYAiABKAkSDQoFcG9vbHMYAyADKAkSFQoNcmVxdWVzdGVkX2lwcxgEIAMoCRIVCg1wb2RfbmFtZXNwYWNlGAUgASgJEhAKCHBvZF9uYW1lGAYgASgJEg8KB3BvZF91aWQYByABKAkSDQoFbmV0bnMYCCABKAkSDwoHbmV0d29yaxgJIAEoCRJBCgpwb2RfbGFiZWxzGAogAygLMi0uYmVydGguaXBhbS52MS5BbGxvY2F0ZVJlcXVlc3QuUG9kTGFiZWxzRW50cnkSMgoNcG9vbF9zZWxlY3RvchgLIAEoCzIbLmJlcnRoLmlwYW0udjEuUG9vbFNlbGVjdG9yGjAKDlBvZExhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoQQWxsb2NhdGVSZXNwb25zZRIuCgthbGxvY2F0aW9ucxgBIAMoCzIZLmJlcnRoLmlwYW0udjEuQWxsb2NhdGlvbiIgCgVSb3V0ZRILCgNkc3QYASABKAkSCgoCZ3cYAiABKAkiSwoDRG5zEhMKC25hbWVzZXJ2ZXJzGAEgAygJEg4KBmRvbWFpbhgCIAEoCRIOCgZzZWFyY2gYAyADKAkSDwoHb3B0aW9ucxgEIAMoCSKsAQoKQWxsb2NhdGlvbhIMCgRwb29sGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSDwoHZ2F0ZXdheRgDIAEoCRIkCgZyb3V0ZXMYBCADKAsyFC5iZXJ0aC5pcGFtLnYxLlJvdXRlEh8KA2RucxgFIAEoCzISLmJlcnRoLmlwYW0udjEuRG5zEicKBmZhbWlseRgGIAEoDjIXLmJlcnRoLmlwYW0udjEuSXBGYW1pbHkiRQoOUmVsZWFzZVJlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg4KBmlmbmFtZRgCIAEoCRINCgVwb29scxgDIAMoCSI5Cg9SZWxlYXNlUmVzcG9uc2USJgoIcmVsZWFzZWQYASADKAsyFC5iZXJ0aC5pcGFtLnYxLkxlYXNlIpMBCgxDaGVja1JlcXVlc3QSFAoMY29udGFpbmVyX2lkGAEgASgJEg4KBmlmbmFtZRgCIAEoCRINCgVwb29scxgDIAMoCRIaChJleHBlY3RlZF9hZGRyZXNzZXMYBCADKAkSMgoNcG9vbF9zZWxlY3RvchgFIAEoCzIbLmJlcnRoLmlwYW0udjEuUG9vbFNlbGVjdG9yIj8KDUNoZWNrUmVzcG9uc2USLgoLYWxsb2NhdGlvbnMYASADKAsyGS5iZXJ0aC5pcGFtLnYxLkFsbG9jYXRpb24i2gIKBUxlYXNlEgwKBHBvb2wYASABKAkSDwoHYWRkcmVzcxgCIAEoCRInCgZmYW1pbHkYAyABKA4yFy5iZXJ0aC5pcGFtLnYxLklwRmFtaWx5EhQKDGNvbnRhaW5lcl9pZBgEIAEoCRIOCgZpZm5hbWUYBSABKAkSDwoHbmV0d29yaxgGIAEoCRIVCg1wb2RfbmFtZXNwYWNlGAcgASgJEhAKCHBvZF9uYW1lGAggASgJEg8KB3BvZF91aWQYCSABKAkSDQoFbmV0bnMYCiABKAkSDwoHYm9vdF9pZBgLIAEoCRIaChJjcmVhdGVkX2F0X3VuaXhfbXMYDCABKAMSFQoNYWRkcmVzc19zcGFjZRgNIAEoCRIoCgVzdGF0ZRgOIAEoDjIZLmJlcnRoLmlwYW0udjEuTGVhc2VTdGF0ZRIbChNyZXVzYWJsZV9hdF91bml4X21zGA8gASgDIrABChFMaXN0TGVhc2VzUmVxdWVzdBIMCgRwb29sGAEgASgJEhQKDGNvbnRhaW5lcl9pZBgCIAEoCRIPCgduZXR3b3JrGAMgASgJEhUKDWFkZHJlc3Nfc3BhY2UYBCABKAkSKAoFc3RhdGUYBSABKA4yGS5iZXJ0aC5pcGFtLnYxLkxlYXNlU3RhdGUSEQoJcGFnZV9zaXplGAYgASgNEhIKCnBhZ2VfdG9rZW4YByABKAkiUwoSTGlzdExlYXNlc1Jlc3BvbnNlEiQKBmxlYXNlcxgBIAMoCzIULmJlcnRoLmlwYW0udjEuTGVhc2USFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhIKEExpc3RQb29sc1JlcXVlc3Qi4QMKCVBvb2xVc2FnZRIMCgRuYW1lGAEgASgJEg4KBnN1Ym5ldBgCIAEoCRInCgZmYW1pbHkYAyABKA4yFy5iZXJ0aC5pcGFtLnYxLklwRmFtaWx5EgwKBHNpemUYBCABKAkSEQoJYWxsb2NhdGVkGAUgASgJEgwKBGZyZWUYBiABKAkSEAoIcmVzZXJ2ZWQYByABKAkSDwoHZ2F0ZXdheRgIIAEoCRIOCgZyYW5nZXMYCSADKAkSFQoNYWRkcmVzc19zcGFjZRgKIAEoCRI0CgZsYWJlbHMYCyADKAsyJC5iZXJ0aC5pcGFtLnYxLlBvb2xVc2FnZS5MYWJlbHNFbnRyeRIlCgRraW5kGAwgASgOMhcuYmVydGguaXBhbS52MS5Qb29sS2luZBIQCghzdHJhdGVneRgNIAEoCRIdChVyZWNsYWltX2RlbGF5X3NlY29uZHMYDiABKA0SFQoNcHJlX2FsbG9jYXRlZBgPIAEoCRIPCgdjb29saW5nGBAgASgJEhUKDXByZWZpeF9sZW5ndGgYESABKA0SGAoQcmVzZXJ2ZWRfc3VibmV0cxgSIAMoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIjwKEUxpc3RQb29sc1Jlc3BvbnNlEicKBXBvb2xzGAEgAygLMhguYmVydGguaXBhbS52MS5Qb29sVXNhZ2UiMgoKQXR0YWNobWVudBIUCgxjb250YWluZXJfaWQYASABKAkSDgoGaWZuYW1lGAIgASgJIl4KFUdhcmJhZ2VDb2xsZWN0UmVxdWVzdBIPCgduZXR3b3JrGAEgASgJEjQKEXZhbGlkX2F0dGFjaG1lbnRzGAIgAygLMhkuYmVydGguaXBhbS52MS5BdHRhY2htZW50IkAKFkdhcmJhZ2VDb2xsZWN0UmVzcG9uc2USJgoIcmVsZWFzZWQYASADKAsyFC5iZXJ0aC5pcGFtLnYxLkxlYXNlIlIKDVN0YXR1c1JlcXVlc3QSDQoFcG9vbHMYASADKAkSMgoNcG9vbF9zZWxlY3RvchgCIAEoCzIbLmJlcnRoLmlwYW0udjEuUG9vbFNlbGVjdG9yIn4KDlN0YXR1c1Jlc3BvbnNlEicKBXBvb2xzGAEgAygLMhguYmVydGguaXBhbS52MS5Qb29sVXNhZ2USFAoMY29uZmlnX2Vycm9yGAIgASgJEi0KB2NsdXN0ZXIYAyABKAsyHC5iZXJ0aC5pcGFtLnYxLkNsdXN0ZXJTdGF0dXMiYwoNQ2x1c3RlclN0YXR1cxIRCgljb25uZWN0ZWQYASABKAgSDgoGb3V0YWdlGAIgASgJEi8KBXBvb2xzGAMgAygLMiAuYmVydGguaXBhbS52MS5DbHVzdGVyUG9vbFN0YXR1cyJqChFDbHVzdGVyUG9vbFN0YXR1cxIMCgRwb29sGAEgASgJEg4KBmJsb2NrcxgCIAMoCRITCgtsb3N0X2Jsb2NrcxgDIAMoCRIRCgljb25mbGljdHMYBCABKA0SDwoHcmVmdXNlZBgFIAEoCSJpChNJbXBvcnRMZWFzZXNSZXF1ZXN0EiQKBmxlYXNlcxgBIAMoCzIULmJlcnRoLmlwYW0udjEuTGVhc2USLAoIcHJlZml4ZXMYAiADKAsyGi5iZXJ0aC5pcGFtLnYxLlByZWZpeExlYXNlIn4KFEltcG9ydExlYXNlc1Jlc3BvbnNlEhAKCGltcG9ydGVkGAEgASgNEhcKD2FscmVhZHlfcHJlc2VudBgCIAEoDRIZChFpbXBvcnRlZF9wcmVmaXhlcxgDIAEoDRIgChhwcmVmaXhlc19hbHJlYWR5X3ByZXNlbnQYBCABKA0i3QEKC1ByZWZpeExlYXNlEgwKBHBvb2wYASABKAkSDgoGcHJlZml4GAIgASgJEicKBmZhbWlseRgDIAEoDjIXLmJlcnRoLmlwYW0udjEuSXBGYW1pbHkSDQoFb3duZXIYBCABKAkSFQoNYWRkcmVzc19zcGFjZRgFIAEoCRIoCgVzdGF0ZRgGIAEoDjIZLmJlcnRoLmlwYW0udjEuTGVhc2VTdGF0ZRIaChJjcmVhdGVkX2F0X3VuaXhfbXMYByABKAMSGwoTcmV1c2FibGVfYXRfdW5peF9tcxgIIAEoAyJlChVBbGxvY2F0ZVByZWZpeFJlcXVlc3QSDAoEcG9vbBgBIAEoCRINCgVvd25lchgCIAEoCRIVCg1wcmVmaXhfbGVuZ3RoGAMgASgNEhgKEHJlcXVlc3RlZF9wcmVmaXgYBCABKAkiRAoWQWxsb2NhdGVQcmVmaXhSZXNwb25zZRIqCgZwcmVmaXgYASABKAsyGi5iZXJ0aC5pcGFtLnYxLlByZWZpeExlYXNlIjMKFFJlbGVhc2VQcmVmaXhSZXF1ZXN0EgwKBHBvb2wYASABKAkSDQoFb3duZXIYAiABKAkiRQoVUmVsZWFzZVByZWZpeFJlc3BvbnNlEiwKCHJlbGVhc2VkGAEgAygLMhouYmVydGguaXBhbS52MS5QcmVmaXhMZWFzZSIyChNMaXN0UHJlZml4ZXNSZXF1ZXN0EgwKBHBvb2wYASABKAkSDQoFb3duZXIYAiABKAkiRAoUTGlzdFByZWZpeGVzUmVzcG9uc2USLAoIcHJlZml4ZXMYASADKAsyGi5iZXJ0aC5pcGFtLnYxLlByZWZpeExlYXNlKs0CCgtFcnJvclJlYXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABIUChBJTlZBTElEX0FSR1VNRU5UEAESEAoMVU5LTk9XTl9QT09MEAISEgoOUE9PTF9FWEhBVVNURUQQAxISCg5BRERSRVNTX0lOX1VTRRAEEhgKFEFERFJFU1NfT1VUU0lERV9QT09MEAUSEQoNTEVBU0VfTUlTU0lORxAGEhIKDkxFQVNFX01JU01BVENIEAcSDgoKT1ZFUkxPQURFRBAIEhEKDVNIVVRUSU5HX0RPV04QCRIRCg1TVE9SRV9GQUlMVVJFEAoSDAoISU5URVJOQUwQCxIbChdBTUJJR1VPVVNfUE9PTF9TRUxFQ1RPUhAMEhUKEVJFUVVFU1RfVE9PX0xBUkdFEA0SFwoTQ0xVU1RFUl9VTkFWQUlMQUJMRRAOKjkKCElwRmFtaWx5EhkKFUlQX0ZBTUlMWV9VTlNQRUNJRklFRBAAEggKBElQVjQQBBIICgRJUFY2EAYqQgoKTGVhc2VTdGF0ZRIbChdMRUFTRV9TVEFURV9VTlNQRUNJRklFRBAAEgoKBkFDVElWRRABEgsKB0NPT0xJTkcQAio+CghQb29sS2luZBIZChVQT09MX0tJTkRfVU5TUEVDSUZJRUQQABILCgdBRERSRVNTEAESCgoGUFJFRklYEAIy+AcKBElwYW0SSwoIQWxsb2NhdGUSHi5iZXJ0aC5pcGFtLnYxLkFsbG9jYXRlUmVxdWVzdBofLmJlcnRoLmlwYW0udjEuQWxsb2NhdGVSZXNwb25zZRJICgdSZWxlYXNlEh0uYmVydGguaXBhbS52MS5SZWxlYXNlUmVxdWVzdBoeLmJlcnRoLmlwYW0udjEuUmVsZWFzZVJlc3BvbnNlEkIKBUNoZWNrEhsuYmVydGguaXBhbS52MS5DaGVja1JlcXVlc3QaHC5iZXJ0aC5pcGFtLnYxLkNoZWNrUmVzcG9uc2USUQoKTGlzdExlYXNlcxIgLmJlcnRoLmlwYW0udjEuTGlzdExlYXNlc1JlcXVlc3QaIS5iZXJ0aC5pcGFtLnYxLkxpc3RMZWFzZXNSZXNwb25zZRJOCglMaXN0UG9vbHMSHy5iZXJ0aC5pcGFtLnYxLkxpc3RQb29sc1JlcXVlc3QaIC5iZXJ0aC5pcGFtLnYxLkxpc3RQb29sc1Jlc3BvbnNlEl0KDkdhcmJhZ2VDb2xsZWN0EiQuYmVydGguaXBhbS52MS5HYXJiYWdlQ29sbGVjdFJlcXVlc3QaJS5iZXJ0aC5pcGFtLnYxLkdhcmJhZ2VDb2xsZWN0UmVzcG9uc2USRQoGU3RhdHVzEhwuYmVydGguaXBhbS52MS5TdGF0dXNSZXF1ZXN0Gh0uYmVydGguaXBhbS52MS5TdGF0dXNSZXNwb25zZRJXCgxJbXBvcnRMZWFzZXMSIi5iZXJ0aC5pcGFtLnYxLkltcG9ydExlYXNlc1JlcXVlc3QaIy5iZXJ0aC5pcGFtLnYxLkltcG9ydExlYXNlc1Jlc3BvbnNlEl8KEkltcG9ydExlYXNlc1N0cmVhbRIiLmJlcnRoLmlwYW0udjEuSW1wb3J0TGVhc2VzUmVxdWVzdBojLmJlcnRoLmlwYW0udjEuSW1wb3J0TGVhc2VzUmVzcG9uc2UoARJdCg5BbGxvY2F0ZVByZWZpeBIkLmJlcnRoLmlwYW0udjEuQWxsb2NhdGVQcmVmaXhSZXF1ZXN0GiUuYmVydGguaXBhbS52MS5BbGxvY2F0ZVByZWZpeFJlc3BvbnNlEloKDVJlbGVhc2VQcmVmaXgSIy5iZXJ0aC5pcGFtLnYxLlJlbGVhc2VQcmVmaXhSZXF1ZXN0GiQuYmVydGguaXBhbS52MS5SZWxlYXNlUHJlZml4UmVzcG9uc2USVwoMTGlzdFByZWZpeGVzEiIuYmVydGguaXBhbS52MS5MaXN0UHJlZml4ZXNSZXF1ZXN0GiMuYmVydGguaXBhbS52MS5MaXN0UHJlZml4ZXNSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * Picks pools by their labels: every label must match. At most one pool per IP family may
@@ -483,6 +483,20 @@ export type ListLeasesRequest = Message<"berth.ipam.v1.ListLeasesRequest"> & {
    * @generated from field: berth.ipam.v1.LeaseState state = 5;
    */
   state: LeaseState;
+
+  /**
+   * Most leases in the reply; 0: 10000. Larger values are cut to 10000.
+   *
+   * @generated from field: uint32 page_size = 6;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous reply, with the same filters; empty: from the start.
+   *
+   * @generated from field: string page_token = 7;
+   */
+  pageToken: string;
 };
 
 /**
@@ -500,6 +514,13 @@ export type ListLeasesResponse = Message<"berth.ipam.v1.ListLeasesResponse"> & {
    * @generated from field: repeated berth.ipam.v1.Lease leases = 1;
    */
   leases: Lease[];
+
+  /**
+   * Pass as page_token for the next page; empty when this was the last.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -761,6 +782,13 @@ export type StatusResponse = Message<"berth.ipam.v1.StatusResponse"> & {
    * @generated from field: string config_error = 2;
    */
   configError: string;
+
+  /**
+   * Cluster pools (berthd started with --etcd-endpoints); absent in file mode.
+   *
+   * @generated from field: berth.ipam.v1.ClusterStatus cluster = 3;
+   */
+  cluster?: ClusterStatus | undefined;
 };
 
 /**
@@ -769,6 +797,82 @@ export type StatusResponse = Message<"berth.ipam.v1.StatusResponse"> & {
  */
 export const StatusResponseSchema: GenMessage<StatusResponse> = /*@__PURE__*/
   messageDesc(file_berth_ipam_v1_ipam, 20);
+
+/**
+ * @generated from message berth.ipam.v1.ClusterStatus
+ */
+export type ClusterStatus = Message<"berth.ipam.v1.ClusterStatus"> & {
+  /**
+   * The cluster store answers. False: degraded, serving from owned blocks only, claiming nothing.
+   *
+   * @generated from field: bool connected = 1;
+   */
+  connected: boolean;
+
+  /**
+   * The last cluster store failure while degraded.
+   *
+   * @generated from field: string outage = 2;
+   */
+  outage: string;
+
+  /**
+   * @generated from field: repeated berth.ipam.v1.ClusterPoolStatus pools = 3;
+   */
+  pools: ClusterPoolStatus[];
+};
+
+/**
+ * Describes the message berth.ipam.v1.ClusterStatus.
+ * Use `create(ClusterStatusSchema)` to create a new message.
+ */
+export const ClusterStatusSchema: GenMessage<ClusterStatus> = /*@__PURE__*/
+  messageDesc(file_berth_ipam_v1_ipam, 21);
+
+/**
+ * @generated from message berth.ipam.v1.ClusterPoolStatus
+ */
+export type ClusterPoolStatus = Message<"berth.ipam.v1.ClusterPoolStatus"> & {
+  /**
+   * @generated from field: string pool = 1;
+   */
+  pool: string;
+
+  /**
+   * owned blocks, served: "10.244.0.64/26"
+   *
+   * @generated from field: repeated string blocks = 2;
+   */
+  blocks: string[];
+
+  /**
+   * reclaimed in the cluster while this node held leases in them; never allocated from
+   *
+   * @generated from field: repeated string lost_blocks = 3;
+   */
+  lostBlocks: string[];
+
+  /**
+   * leases in lost blocks: kept until DEL, reported here, in the log and in berth_cluster_lease_conflicts
+   *
+   * @generated from field: uint32 conflicts = 4;
+   */
+  conflicts: number;
+
+  /**
+   * why this node claims nothing for the pool (e.g. its definition differs from the recorded one)
+   *
+   * @generated from field: string refused = 5;
+   */
+  refused: string;
+};
+
+/**
+ * Describes the message berth.ipam.v1.ClusterPoolStatus.
+ * Use `create(ClusterPoolStatusSchema)` to create a new message.
+ */
+export const ClusterPoolStatusSchema: GenMessage<ClusterPoolStatus> = /*@__PURE__*/
+  messageDesc(file_berth_ipam_v1_ipam, 22);
 
 /**
  * @generated from message berth.ipam.v1.ImportLeasesRequest
@@ -792,7 +896,7 @@ export type ImportLeasesRequest = Message<"berth.ipam.v1.ImportLeasesRequest"> &
  * Use `create(ImportLeasesRequestSchema)` to create a new message.
  */
 export const ImportLeasesRequestSchema: GenMessage<ImportLeasesRequest> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 21);
+  messageDesc(file_berth_ipam_v1_ipam, 23);
 
 /**
  * @generated from message berth.ipam.v1.ImportLeasesResponse
@@ -824,7 +928,7 @@ export type ImportLeasesResponse = Message<"berth.ipam.v1.ImportLeasesResponse">
  * Use `create(ImportLeasesResponseSchema)` to create a new message.
  */
 export const ImportLeasesResponseSchema: GenMessage<ImportLeasesResponse> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 22);
+  messageDesc(file_berth_ipam_v1_ipam, 24);
 
 /**
  * @generated from message berth.ipam.v1.PrefixLease
@@ -880,7 +984,7 @@ export type PrefixLease = Message<"berth.ipam.v1.PrefixLease"> & {
  * Use `create(PrefixLeaseSchema)` to create a new message.
  */
 export const PrefixLeaseSchema: GenMessage<PrefixLease> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 23);
+  messageDesc(file_berth_ipam_v1_ipam, 25);
 
 /**
  * @generated from message berth.ipam.v1.AllocatePrefixRequest
@@ -918,7 +1022,7 @@ export type AllocatePrefixRequest = Message<"berth.ipam.v1.AllocatePrefixRequest
  * Use `create(AllocatePrefixRequestSchema)` to create a new message.
  */
 export const AllocatePrefixRequestSchema: GenMessage<AllocatePrefixRequest> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 24);
+  messageDesc(file_berth_ipam_v1_ipam, 26);
 
 /**
  * @generated from message berth.ipam.v1.AllocatePrefixResponse
@@ -935,7 +1039,7 @@ export type AllocatePrefixResponse = Message<"berth.ipam.v1.AllocatePrefixRespon
  * Use `create(AllocatePrefixResponseSchema)` to create a new message.
  */
 export const AllocatePrefixResponseSchema: GenMessage<AllocatePrefixResponse> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 25);
+  messageDesc(file_berth_ipam_v1_ipam, 27);
 
 /**
  * @generated from message berth.ipam.v1.ReleasePrefixRequest
@@ -957,7 +1061,7 @@ export type ReleasePrefixRequest = Message<"berth.ipam.v1.ReleasePrefixRequest">
  * Use `create(ReleasePrefixRequestSchema)` to create a new message.
  */
 export const ReleasePrefixRequestSchema: GenMessage<ReleasePrefixRequest> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 26);
+  messageDesc(file_berth_ipam_v1_ipam, 28);
 
 /**
  * @generated from message berth.ipam.v1.ReleasePrefixResponse
@@ -974,7 +1078,7 @@ export type ReleasePrefixResponse = Message<"berth.ipam.v1.ReleasePrefixResponse
  * Use `create(ReleasePrefixResponseSchema)` to create a new message.
  */
 export const ReleasePrefixResponseSchema: GenMessage<ReleasePrefixResponse> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 27);
+  messageDesc(file_berth_ipam_v1_ipam, 29);
 
 /**
  * @generated from message berth.ipam.v1.ListPrefixesRequest
@@ -996,7 +1100,7 @@ export type ListPrefixesRequest = Message<"berth.ipam.v1.ListPrefixesRequest"> &
  * Use `create(ListPrefixesRequestSchema)` to create a new message.
  */
 export const ListPrefixesRequestSchema: GenMessage<ListPrefixesRequest> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 28);
+  messageDesc(file_berth_ipam_v1_ipam, 30);
 
 /**
  * @generated from message berth.ipam.v1.ListPrefixesResponse
@@ -1013,7 +1117,7 @@ export type ListPrefixesResponse = Message<"berth.ipam.v1.ListPrefixesResponse">
  * Use `create(ListPrefixesResponseSchema)` to create a new message.
  */
 export const ListPrefixesResponseSchema: GenMessage<ListPrefixesResponse> = /*@__PURE__*/
-  messageDesc(file_berth_ipam_v1_ipam, 29);
+  messageDesc(file_berth_ipam_v1_ipam, 31);
 
 /**
  * Why a request failed; carried in the `berth-error-reason` trailer.
@@ -1116,6 +1220,13 @@ export enum ErrorReason {
    * @generated from enum value: REQUEST_TOO_LARGE = 13;
    */
   REQUEST_TOO_LARGE = 13,
+
+  /**
+   * gRPC FAILED_PRECONDITION CNI 11 a cluster pool needs a new block and the cluster store is unreachable; retry later
+   *
+   * @generated from enum value: CLUSTER_UNAVAILABLE = 14;
+   */
+  CLUSTER_UNAVAILABLE = 14,
 }
 
 /**
@@ -1222,7 +1333,10 @@ export const Ipam: GenService<{
    * an owner coming back while its released address cools down gets that address again.
    * Errors: INVALID_ARGUMENT (INVALID_ARGUMENT, ADDRESS_OUTSIDE_POOL, AMBIGUOUS_POOL_SELECTOR), NOT_FOUND (UNKNOWN_POOL),
    * RESOURCE_EXHAUSTED (POOL_EXHAUSTED, OVERLOADED), ALREADY_EXISTS (ADDRESS_IN_USE),
-   * UNAVAILABLE (SHUTTING_DOWN), INTERNAL (STORE_FAILURE, INTERNAL).
+   * UNAVAILABLE (SHUTTING_DOWN), INTERNAL (STORE_FAILURE, INTERNAL),
+   * FAILED_PRECONDITION (CLUSTER_UNAVAILABLE: a cluster pool needs a new block while the cluster store is unreachable).
+   * A cluster pool with no free address in this node's blocks waits for a new block at most until the call's deadline;
+   * POOL_EXHAUSTED when the cluster has no free block left.
    *
    * @generated from rpc berth.ipam.v1.Ipam.Allocate
    */
@@ -1261,8 +1375,11 @@ export const Ipam: GenService<{
   },
   /**
    * ListLeases returns leases (active and cooling), filtered by any of pool, container_id,
-   * network, address_space and state.
-   * Errors: NOT_FOUND (UNKNOWN_POOL), INTERNAL.
+   * network, address_space and state, one page at a time in (pool, address) order: at most
+   * page_size leases (0: 10000; more is cut to 10000), and next_page_token when more may follow.
+   * Pages are keyed by the last lease returned (not an offset), so a lease that exists for the
+   * whole listing is returned exactly once even while others come and go.
+   * Errors: NOT_FOUND (UNKNOWN_POOL), INVALID_ARGUMENT (a page_token this berthd did not issue), INTERNAL.
    *
    * @generated from rpc berth.ipam.v1.Ipam.ListLeases
    */
@@ -1312,11 +1429,27 @@ export const Ipam: GenService<{
    * pool, address not allocatable) refuses the whole import and names every conflict.
    * Errors: ALREADY_EXISTS (ADDRESS_IN_USE), NOT_FOUND (UNKNOWN_POOL), INVALID_ARGUMENT
    * (INVALID_ARGUMENT, ADDRESS_OUTSIDE_POOL), UNAVAILABLE, INTERNAL.
+   * Cooling leases (state COOLING with reusable_at_unix_ms) are restored cooling.
+   * One request is bounded (1 MiB, a few thousand leases); larger backups use ImportLeasesStream.
    *
    * @generated from rpc berth.ipam.v1.Ipam.ImportLeases
    */
   importLeases: {
     methodKind: "unary";
+    input: typeof ImportLeasesRequestSchema;
+    output: typeof ImportLeasesResponseSchema;
+  },
+  /**
+   * ImportLeasesStream is ImportLeases for backups of any size: the client sends the backup in
+   * as many ImportLeasesRequest messages as it likes (each under 1 MiB; `berthctl import` sends
+   * 2000 leases per message), and the whole stream is restored when it ends, all or none, in one
+   * transaction. Field paths in errors count across the stream (leases[41873]). Conflicts are
+   * listed up to 100, then counted. Errors as ImportLeases.
+   *
+   * @generated from rpc berth.ipam.v1.Ipam.ImportLeasesStream
+   */
+  importLeasesStream: {
+    methodKind: "client_streaming";
     input: typeof ImportLeasesRequestSchema;
     output: typeof ImportLeasesResponseSchema;
   },
