@@ -39,3 +39,19 @@ export function internalStatus(requestId: string): Partial<ServiceError> {
   metadata.set('berth-request-id', encodeTrailerValue(requestId));
   return { code: status.INTERNAL, details: `internal error in berthd (request id ${requestId}); see the daemon log`, metadata };
 }
+
+/**
+ * Answers a failed call: its own status, or the status of last resort when even building that
+ * throws. `finish` records the outcome (metrics, log) before `answer` sends it.
+ */
+export function answerFailure(error: unknown, requestId: string,
+  finish: (reason: string, error: unknown) => void, answer: (status: Partial<ServiceError>) => void): void {
+  try {
+    const { reason, error: status } = toGrpcStatus(error, requestId);
+    finish(reason, error);
+    answer(status);
+  } catch (failure) {
+    finish('INTERNAL', failure);
+    answer(internalStatus(requestId));
+  }
+}

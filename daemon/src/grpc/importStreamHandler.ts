@@ -6,7 +6,7 @@ import type { handleClientStreamingCall, sendUnaryData, ServerReadableStream, Se
 import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
 import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
-import { internalStatus, toGrpcStatus } from './errorStatus.ts';
+import { answerFailure, internalStatus } from './errorStatus.ts';
 import { importedBackupOf, type IpamHandlerDeps } from './ipamHandlers.ts';
 import type { ImportLeasesRequest } from './messages.ts';
 import { requestIdOf } from './requestContext.ts';
@@ -50,14 +50,7 @@ export function importStream(deps: IpamHandlerDeps): handleClientStreamingCall<I
     const fail = (error: unknown) => {
       if (answered) return;
       try { backup?.discard(); } catch { /* the database is closing */ }
-      try {
-        const { reason, error: status } = toGrpcStatus(error, requestId);
-        finish(reason, error);
-        answer(status);
-      } catch (failure) {
-        finish('INTERNAL', failure);
-        answer(internalStatus(requestId));
-      }
+      answerFailure(error, requestId, finish, answer);
     };
     try {
       requestId = requestIdOf(call.metadata);

@@ -10,7 +10,7 @@ import type { LeasePage } from '../service/leasePages.ts';
 import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
 import type { LeaseFilter } from '../store/leaseRecord.ts';
 import { importStream, type BackupStream } from './importStreamHandler.ts';
-import { internalStatus, toGrpcStatus } from './errorStatus.ts';
+import { answerFailure, internalStatus } from './errorStatus.ts';
 import {
   leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
   type AllocatePrefixRequest, type ListPrefixesRequest, type ReleasePrefixRequest, type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
@@ -130,14 +130,7 @@ function unary<Req extends object>(
       } catch { /* logging must not cost the answer */ }
     };
     const fail = (error: unknown) => {
-      try {
-        const { reason, error: status } = toGrpcStatus(error, requestId);
-        finish(reason, error);
-        answer(status);
-      } catch (failure) {
-        finish('INTERNAL', failure);
-        answer(internalStatus(requestId));
-      }
+      answerFailure(error, requestId, finish, answer);
     };
     let context: RequestContext = { requestId, log, audited: false, deadlineMs: Number.POSITIVE_INFINITY };
     try {
