@@ -82,7 +82,7 @@ describe('helm chart deploy/helm/berth (values schema; helm itself is not instal
     for (const flag of local) expect(berthdFlags, flag).toContain(flag);
   });
 
-  it.skipIf(!berthdFlags.has('--etcd-endpoints'))('passes berthd only cluster-mode flags it has (needs a berthd with cluster mode: the clusterpool branch)', () => {
+  it('passes berthd only cluster-mode flags it has', () => {
     const flags = new Set([...templates.matchAll(/^\s*- (--(?:etcd-[a-z-]+|node-labels))=/gm)].map((m) => m[1]!));
     expect(flags.size).toBeGreaterThan(5);
     for (const flag of flags) expect(berthdFlags, flag).toContain(flag);
