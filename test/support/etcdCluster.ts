@@ -43,9 +43,24 @@ export class EtcdCluster {
     this.tls = tls;
   }
 
-  /** Starts the members and waits until the cluster answers a linearizable read. */
+  /**
+   * Starts the members and waits until the cluster answers a linearizable read. A port found free
+   * can be taken (by an outgoing connection's ephemeral port) before etcd binds it: then the
+   * members are stopped and started again on other ports, up to three times.
+   */
   static async start(options: EtcdClusterOptions = {}): Promise<EtcdCluster> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await EtcdCluster.startOnce(options);
+      } catch (error) {
+        if (attempt >= 3 || !/address already in use/.test((error as Error).message)) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: EtcdClusterOptions): Promise<EtcdCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'berth-cluster-etcd-'));
+    let cluster: EtcdCluster | undefined;
     try {
       const count = options.members ?? 3;
       const tls = options.tls ? makeCertificates(join(dir, 'pki')) : undefined;
@@ -55,11 +70,13 @@ export class EtcdCluster {
         const [clientPort, peerPort] = [await freePort(), await freePort()];
         members.push({ name: `m${i}`, clientUrl: `${scheme}://127.0.0.1:${clientPort}`, peerUrl: `http://127.0.0.1:${peerPort}`, dataDir: join(dir, `m${i}`), process: undefined, output: '' });
       }
-      const cluster = new EtcdCluster(dir, members, tls);
+      cluster = new EtcdCluster(dir, members, tls);
       for (const member of members) cluster.spawnMember(member);
       await cluster.waitReady();
       return cluster;
     } catch (error) {
+      // The members that did start must not outlive a failed start.
+      if (cluster) await cluster.stop();
       rmSync(dir, { recursive: true, force: true });
       throw error;
     }
