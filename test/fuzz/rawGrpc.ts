@@ -73,6 +73,12 @@ export class RawGrpcSession {
     return answer.status === 0 && answer.body.equals(Buffer.from([0, 0, 0, 0, 2, 0x08, 0x01]));
   }
 
+  /** Drops the current connection: the next call opens a new one. */
+  reopen(): void {
+    this.session?.destroy();
+    this.session = undefined;
+  }
+
   close(): void {
     this.session?.close();
   }
