@@ -1,9 +1,9 @@
 // Cluster pools end to end: real berthd processes (own database and socket each) claiming blocks
 // of one cluster-wide CIDR in a real 3-member etcd started by the test.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlockClaimer } from '../daemon/src/cluster/index.ts';
-import { EtcdCluster } from './support/etcdCluster.ts';
-import { allocateRequest, createClusterNode, readNodeDatabase, type ClusterNode } from './support/clusterNode.ts';
+import type { EtcdCluster } from './support/etcdCluster.ts';
+import { allocateRequest, createClusterNode, useEtcdCluster, readNodeDatabase, type ClusterNode } from './support/clusterNode.ts';
 
 const CONFIG = `
 clusterPools:
@@ -16,13 +16,7 @@ clusterPools:
 describe('cluster pools on a real etcd', () => {
   let cluster: EtcdCluster;
   const nodes: ClusterNode[] = [];
-  beforeAll(async () => {
-    cluster = await EtcdCluster.start({ members: 3 });
-  });
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.dispose()));
-    await cluster?.stop();
-  });
+  useEtcdCluster({ members: 3 }, nodes, (started) => { cluster = started; });
 
   it('serves ADD from a claimed block, records the block before its addresses, and serves it again after a restart', async () => {
     const node = createClusterNode(cluster, 'solo-a', CONFIG);

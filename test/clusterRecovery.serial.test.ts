@@ -1,12 +1,12 @@
 // Cluster pools when the cluster store disagrees with a node: blocks released by an operator while
 // the node was stopped, and garbage under the prefix. Real berthd processes, real 3-member etcd.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlockClaimer, ClusterPoolRegistry } from '../daemon/src/cluster/index.ts';
 import { encodeRecord } from '../daemon/src/cluster/clusterRecords.ts';
 import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts';
-import { EtcdCluster } from './support/etcdCluster.ts';
+import type { EtcdCluster } from './support/etcdCluster.ts';
 import { berthctl } from './support/berthctlExec.ts';
-import { allocateRequest, createClusterNode, type ClusterNode } from './support/clusterNode.ts';
+import { allocateRequest, createClusterNode, useEtcdCluster, type ClusterNode } from './support/clusterNode.ts';
 
 /** The node's /metrics text (its metrics URL is in the daemon.started log line). */
 async function metricsOf(node: ClusterNode): Promise<string> {
@@ -34,13 +34,7 @@ function inside(address: string, cidr: string): boolean {
 describe('cluster pools recovering from what happened in etcd meanwhile', () => {
   let cluster: EtcdCluster;
   const nodes: ClusterNode[] = [];
-  beforeAll(async () => {
-    cluster = await EtcdCluster.start({ members: 3 });
-  });
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.dispose()));
-    await cluster?.stop();
-  });
+  useEtcdCluster({ members: 3 }, nodes, (started) => { cluster = started; });
 
   it('a node whose blocks were released by release-node while it was stopped stops using them within 5 s of reaching etcd, and reports its leases as conflicts', async () => {
     const a = createClusterNode(cluster, 'recover-a', CONFIG);

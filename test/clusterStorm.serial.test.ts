@@ -1,10 +1,10 @@
 // 20 berthd nodes (real processes, own database and socket each) on one cluster pool in a real
 // 3-member etcd: an ADD/DEL storm, then the same storm while quorum is lost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlockClaimer, type ClusterBlock } from '../daemon/src/cluster/index.ts';
 import { parseAddress, parseCidr, cidrBounds } from '../daemon/src/ip/address.ts';
-import { EtcdCluster } from './support/etcdCluster.ts';
-import { allocateRequest, createClusterNode, readNodeDatabase, type ClusterNode } from './support/clusterNode.ts';
+import type { EtcdCluster } from './support/etcdCluster.ts';
+import { allocateRequest, createClusterNode, useEtcdCluster, readNodeDatabase, type ClusterNode } from './support/clusterNode.ts';
 
 const NODES = 20;
 // /28 blocks (13 addresses each with a gateway) so that the storm makes every node claim several.
@@ -72,15 +72,11 @@ async function startAll(nodes: readonly ClusterNode[]): Promise<void> {
 describe('20 cluster-mode nodes on a real 3-member etcd', () => {
   let cluster: EtcdCluster;
   const nodes: ClusterNode[] = [];
-  beforeAll(async () => {
-    cluster = await EtcdCluster.start({ members: 3 });
+  useEtcdCluster({ members: 3 }, nodes, async (started) => {
+    cluster = started;
     for (let i = 0; i < NODES; i++) nodes.push(createClusterNode(cluster, `storm-${String(i).padStart(2, '0')}`, CONFIG));
     await startAll(nodes);
   }, 180_000);
-  afterAll(async () => {
-    await Promise.all(nodes.map((node) => node.dispose()));
-    await cluster?.stop();
-  });
 
   it('a storm of 2,000 ADD/DEL: no address held twice, no block with two owners, in etcd and in every database', async () => {
     const failures: string[] = [];

@@ -3,7 +3,8 @@
 import Database from 'better-sqlite3';
 import { addressFromKey, formatAddress, formatCidr, type IpFamily } from '../../daemon/src/ip/address.ts';
 import { createDaemon, type DaemonHandle } from './daemonProcess.ts';
-import type { EtcdCluster } from './etcdCluster.ts';
+import { EtcdCluster, type EtcdClusterOptions } from './etcdCluster.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { ipamClient, type IpamTestClient } from './ipamClient.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,4 +98,21 @@ export async function waitForBlocks(node: ClusterNode, pool: string, timeoutMs =
     if (Date.now() > deadline) throw new Error(`${node.name} serves no block of "${pool}" after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * A real etcd for one describe block, and the berthd nodes its tests push into `nodes`: all are
+ * ended after the block. `started` gets the cluster (and may start nodes) before any test runs.
+ */
+export function useEtcdCluster(options: EtcdClusterOptions, nodes: ClusterNode[],
+  started: (cluster: EtcdCluster) => void | Promise<void>, timeoutMs?: number): void {
+  let cluster: EtcdCluster | undefined;
+  beforeAll(async () => {
+    cluster = await EtcdCluster.start(options);
+    await started(cluster);
+  }, timeoutMs);
+  afterAll(async () => {
+    await Promise.all(nodes.map((node) => node.dispose()));
+    await cluster?.stop();
+  });
 }
