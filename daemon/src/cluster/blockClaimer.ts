@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { formatCidr, type Cidr } from '../ip/address.ts';
 import type { ClaimStore, StoredEntry } from './claimStore.ts';
 import { ClusterDataError, ClusterUnavailableError, NoFreeBlockError, NodeAliveError } from './clusterErrors.ts';
-import { ClusterKeys, decodeBlockRecord, encodeRecord, isNodeName, parseBlockKeySegment, type BlockRecord } from './clusterRecords.ts';
+import { ClusterKeys, decodeBlockRecord, decodeEntries, encodeRecord, isNodeName, parseBlockKeySegment, type BlockRecord } from './clusterRecords.ts';
 import { BlockCandidates } from './blockCarving.ts';
 import { carvePool, type CarvedPool, type ClusterPoolDefinition } from './poolDefinition.ts';
 
@@ -158,19 +158,8 @@ export class BlockClaimer {
 
   /** Every valid block of one pool (or of all pools), and a problem for every key that is not one. */
   async listBlocks(pool?: string): Promise<{ blocks: ClusterBlock[]; problems: ClusterDataError[] }> {
-    const prefix = this.keys.blocksPrefix(pool);
-    const entries = await this.store.list(prefix);
-    const blocks: ClusterBlock[] = [];
-    const problems: ClusterDataError[] = [];
-    for (const entry of entries) {
-      try {
-        blocks.push(this.decodeBlock(entry));
-      } catch (error) {
-        if (!(error instanceof ClusterDataError)) throw error;
-        problems.push(error);
-      }
-    }
-    return { blocks, problems };
+    const { records, problems } = decodeEntries(await this.store.list(this.keys.blocksPrefix(pool)), (entry) => this.decodeBlock(entry));
+    return { blocks: records, problems };
   }
 
   /**

@@ -3,7 +3,7 @@
 import type { ClaimStore } from './claimStore.ts';
 import { BlockClaimer } from './blockClaimer.ts';
 import { ClusterDataError } from './clusterErrors.ts';
-import { ClusterKeys, decodeNodeRecord, decodeUsageRecord } from './clusterRecords.ts';
+import { ClusterKeys, decodeNodeEntry, decodeUsageEntry } from './clusterRecords.ts';
 import { ClusterPoolRegistry } from './poolRegistry.ts';
 
 export interface ClusterAudit {
@@ -31,12 +31,10 @@ export async function auditCluster(store: ClaimStore, prefix?: string): Promise<
         claimer.decodeBlock(entry);
         blocks += 1;
       } else if (entry.key.startsWith(keys.nodesPrefix())) {
-        const record = decodeNodeRecord(entry.key, entry.value);
-        if (keys.node(record.name) !== entry.key) throw new ClusterDataError(entry.key, `field "name": "${record.name}" does not match the key`);
+        decodeNodeEntry(keys, entry);
         nodes += 1;
       } else if (entry.key.startsWith(keys.usagePrefix())) {
-        const record = decodeUsageRecord(entry.key, entry.value);
-        if (keys.usage(record.node) !== entry.key) throw new ClusterDataError(entry.key, `field "node": "${record.node}" does not match the key`);
+        decodeUsageEntry(keys, entry);
         usageReports += 1;
       } else {
         throw new ClusterDataError(entry.key, 'not a berth key (expected pools/, blocks/, nodes/ or usage/ under the prefix)');

@@ -198,3 +198,36 @@ export function decodePoolRecord(key: string, value: string): PoolRecord {
   const recordedAt = field(key, f, 'recordedAt', isIsoTime, 'an ISO-8601 time') as string;
   return { definition, hash, recordedBy, recordedAt };
 }
+
+/**
+ * Decodes every entry of a listing: an entry `decode` refuses with a ClusterDataError becomes a
+ * problem (reported, never trusted); any other error is thrown.
+ */
+export function decodeEntries<E extends { key: string; value: string }, T>(entries: readonly E[],
+  decode: (entry: E) => T): { records: T[]; problems: ClusterDataError[] } {
+  const records: T[] = [];
+  const problems: ClusterDataError[] = [];
+  for (const entry of entries) {
+    try {
+      records.push(decode(entry));
+    } catch (error) {
+      if (!(error instanceof ClusterDataError)) throw error;
+      problems.push(error);
+    }
+  }
+  return { records, problems };
+}
+
+/** A node record whose name is the one its key carries. */
+export function decodeNodeEntry(keys: ClusterKeys, entry: { key: string; value: string }): NodeRecord {
+  const record = decodeNodeRecord(entry.key, entry.value);
+  if (keys.node(record.name) !== entry.key) throw new ClusterDataError(entry.key, `field "name": "${record.name}" does not match the key`);
+  return record;
+}
+
+/** A usage record whose node is the one its key carries. */
+export function decodeUsageEntry(keys: ClusterKeys, entry: { key: string; value: string }): UsageRecord {
+  const record = decodeUsageRecord(entry.key, entry.value);
+  if (keys.usage(record.node) !== entry.key) throw new ClusterDataError(entry.key, `field "node": "${record.node}" does not match the key`);
+  return record;
+}

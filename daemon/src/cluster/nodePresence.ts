@@ -3,7 +3,7 @@
 // ownership never depends on either, so an outage or a lost lease never loses a block.
 import type { ClaimStore, LivenessHandle } from './claimStore.ts';
 import { ClusterDataError } from './clusterErrors.ts';
-import { ClusterKeys, decodeNodeRecord, decodeUsageRecord, encodeRecord, isNodeName, type BlockUsage, type NodeRecord, type UsageRecord } from './clusterRecords.ts';
+import { ClusterKeys, decodeEntries, decodeNodeEntry, decodeUsageEntry, encodeRecord, isNodeName, type BlockUsage, type NodeRecord, type UsageRecord } from './clusterRecords.ts';
 
 export interface NodePresenceOptions {
   readonly store: ClaimStore;
@@ -122,35 +122,13 @@ async function putOwnKey(store: ClaimStore, key: string, value: string, knownRev
 /** Live nodes (liveness keys present), and a problem for every key that is not a berth node record. */
 export async function listNodes(store: ClaimStore, prefix?: string): Promise<{ nodes: NodeRecord[]; problems: ClusterDataError[] }> {
   const keys = new ClusterKeys(prefix);
-  const nodes: NodeRecord[] = [];
-  const problems: ClusterDataError[] = [];
-  for (const entry of await store.list(keys.nodesPrefix())) {
-    try {
-      const record = decodeNodeRecord(entry.key, entry.value);
-      if (keys.node(record.name) !== entry.key) throw new ClusterDataError(entry.key, `field "name": "${record.name}" does not match the key`);
-      nodes.push(record);
-    } catch (error) {
-      if (!(error instanceof ClusterDataError)) throw error;
-      problems.push(error);
-    }
-  }
-  return { nodes, problems };
+  const { records, problems } = decodeEntries(await store.list(keys.nodesPrefix()), (entry) => decodeNodeEntry(keys, entry));
+  return { nodes: records, problems };
 }
 
 /** The last usage report of every node (also of nodes no longer alive). */
 export async function listUsage(store: ClaimStore, prefix?: string): Promise<{ usage: UsageRecord[]; problems: ClusterDataError[] }> {
   const keys = new ClusterKeys(prefix);
-  const usage: UsageRecord[] = [];
-  const problems: ClusterDataError[] = [];
-  for (const entry of await store.list(keys.usagePrefix())) {
-    try {
-      const record = decodeUsageRecord(entry.key, entry.value);
-      if (keys.usage(record.node) !== entry.key) throw new ClusterDataError(entry.key, `field "node": "${record.node}" does not match the key`);
-      usage.push(record);
-    } catch (error) {
-      if (!(error instanceof ClusterDataError)) throw error;
-      problems.push(error);
-    }
-  }
-  return { usage, problems };
+  const { records, problems } = decodeEntries(await store.list(keys.usagePrefix()), (entry) => decodeUsageEntry(keys, entry));
+  return { usage: records, problems };
 }

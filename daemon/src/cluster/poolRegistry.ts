@@ -4,7 +4,7 @@
 import { parseCidr } from '../ip/address.ts';
 import type { ClaimStore } from './claimStore.ts';
 import { BlockSizeChangeError, ClusterDataError, DefinitionMismatchError, PoolOverlapError } from './clusterErrors.ts';
-import { ClusterKeys, decodePoolRecord, encodeRecord, isPoolName, type PoolRecord } from './clusterRecords.ts';
+import { ClusterKeys, decodeEntries, decodePoolRecord, encodeRecord, isPoolName, type PoolRecord } from './clusterRecords.ts';
 import { carvePool, subnetsOverlap, type CarvedPool, type ClusterPoolDefinition } from './poolDefinition.ts';
 
 export interface RecordedPool extends PoolRecord {
@@ -60,28 +60,20 @@ export class ClusterPoolRegistry {
 
   /** Every recorded pool, and a problem for every key or value that is not a berth pool record. */
   async list(): Promise<{ pools: RecordedPool[]; problems: ClusterDataError[] }> {
-    const entries = await this.store.list(this.keys.poolsPrefix());
-    const pools: RecordedPool[] = [];
-    const problems: ClusterDataError[] = [];
-    for (const entry of entries) {
+    const { records, problems } = decodeEntries(await this.store.list(this.keys.poolsPrefix()), (entry): RecordedPool => {
+      const name = entry.key.slice(this.keys.poolsPrefix().length);
+      if (!isPoolName(name)) throw new ClusterDataError(entry.key, 'not a berth pool key (<prefix>/pools/<pool name>)');
+      const record = decodePoolRecord(entry.key, entry.value);
+      let pool: CarvedPool;
       try {
-        const name = entry.key.slice(this.keys.poolsPrefix().length);
-        if (!isPoolName(name)) throw new ClusterDataError(entry.key, 'not a berth pool key (<prefix>/pools/<pool name>)');
-        const record = decodePoolRecord(entry.key, entry.value);
-        let pool: CarvedPool;
-        try {
-          pool = carvePool(JSON.parse(record.definition) as ClusterPoolDefinition);
-        } catch (error) {
-          throw new ClusterDataError(entry.key, `field "definition": ${(error as Error).message}`);
-        }
-        if (pool.name !== name) throw new ClusterDataError(entry.key, `field "definition": names pool "${pool.name}", not "${name}"`);
-        pools.push({ ...record, name, pool, revision: entry.revision });
+        pool = carvePool(JSON.parse(record.definition) as ClusterPoolDefinition);
       } catch (error) {
-        if (!(error instanceof ClusterDataError)) throw error;
-        problems.push(error);
+        throw new ClusterDataError(entry.key, `field "definition": ${(error as Error).message}`);
       }
-    }
-    return { pools, problems };
+      if (pool.name !== name) throw new ClusterDataError(entry.key, `field "definition": names pool "${pool.name}", not "${name}"`);
+      return { ...record, name, pool, revision: entry.revision };
+    });
+    return { pools: records, problems };
   }
 
   private checkOverlap(pool: CarvedPool, pools: readonly RecordedPool[]): void {
