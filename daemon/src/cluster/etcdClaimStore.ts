@@ -3,8 +3,17 @@
 // would report a failed compare (and an open breaker would delay recovery after an outage).
 // This store retries by itself within the deadline, which is safe: create and compareAndSwap
 // recognise their own value (it carries a claim token) in the else branch.
-import { Etcd3, isRecoverableError, type IKeyValue, type IOptions, type Lease, type Watcher } from 'etcd3';
-import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
+import { createRequire } from 'node:module';
+import type { Etcd3, IKeyValue, IOptions, Lease, Watcher } from 'etcd3';
+import type { IBackoff } from 'cockatiel';
+
+// etcd3 and its gRPC stack take ~300 ms to load: required on first use, so file mode and every
+// berthctl command but `cluster` never pay for them (a static import would, once bundled).
+const requireModule = createRequire(import.meta.url);
+let modules: { etcd3: typeof import('etcd3'); cockatiel: typeof import('cockatiel') } | undefined;
+function etcdModules(): NonNullable<typeof modules> {
+  return (modules ??= { etcd3: requireModule('etcd3'), cockatiel: requireModule('cockatiel') });
+}
 import type { ClaimStore, DeleteOutcome, LivenessHandle, StoredEntry, WatchHandle, WatchListener, WriteOutcome } from './claimStore.ts';
 import { ClusterUnavailableError } from './clusterErrors.ts';
 
@@ -47,16 +56,18 @@ export class EtcdClaimStore implements ClaimStore {
     this.deadlineMs = options.deadlineMs ?? 3000;
     const scheme = options.tls ? 'https' : 'http';
     const hosts = options.endpoints.map((endpoint) => (/^https?:\/\//.test(endpoint) ? endpoint : `${scheme}://${endpoint}`));
+    const { etcd3, cockatiel } = etcdModules();
+    const noop = cockatiel.noop;
     const clientOptions: IOptions = {
       hosts,
       dialTimeout: this.deadlineMs,
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.deadlineMs }),
       // etcd3 types watchBackoff as an IBackoff but calls next() on it first, as its own default (a factory) shows.
-      faultHandling: { host: () => noop, global: noop, watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as unknown as IBackoff<unknown> },
+      faultHandling: { host: () => noop, global: noop, watchBackoff: new cockatiel.ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as unknown as IBackoff<unknown> },
     };
     if (options.tls) clientOptions.credentials = { rootCertificate: options.tls.ca, ...(options.tls.key ? { privateKey: options.tls.key } : {}), ...(options.tls.cert ? { certChain: options.tls.cert } : {}) };
     if (options.auth) clientOptions.auth = { username: options.auth.username, password: options.auth.password };
-    this.client = new Etcd3(clientOptions);
+    this.client = new etcd3.Etcd3(clientOptions);
   }
 
   create(key: string, value: string): Promise<WriteOutcome> {
@@ -159,7 +170,7 @@ export class EtcdClaimStore implements ClaimStore {
 }
 
 function isTransient(error: unknown): boolean {
-  return error instanceof Error && isRecoverableError(error);
+  return error instanceof Error && etcdModules().etcd3.isRecoverableError(error);
 }
 
 function describe(error: unknown): string {
