@@ -2,6 +2,7 @@
 // conversions from domain objects. Field names follow proto/berth/ipam/v1/ipam.proto.
 import type { LeaseRecord, LeaseState } from '../store/leaseRecord.ts';
 import type { Allocation } from '../service/ipamService.ts';
+import type { ImportedLease, ImportedPrefix } from '../service/stateImport.ts';
 import type { PoolState } from '../service/poolState.ts';
 import { describeInterval, type PrefixPoolState } from '../service/prefixPoolState.ts';
 import type { PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
@@ -141,5 +142,13 @@ export function toPrefixPoolUsageMessage(pool: PrefixPoolState): PoolUsageMessag
     preAllocated: '0',
     prefixLength: config.prefixLength,
     reservedSubnets: config.reservedSubnets.map((interval) => describeInterval(interval, config.family)),
+  };
+}
+
+/** An ImportLeasesRequest as the import takes it (numbers as numbers, cooling state kept). */
+export function importedBackupOf(request: ImportLeasesRequest): { leases: ImportedLease[]; prefixes: ImportedPrefix[] } {
+  return {
+    leases: request.leases,
+    prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs), reusableAtUnixMs: Number(entry.reusableAtUnixMs) })),
   };
 }

@@ -14,8 +14,7 @@ import {
 import { clusterPoolAsAddressPool } from '../config/clusterPoolRanges.ts';
 import type { ClusterPoolConfig } from '../config/types.ts';
 import { ClusterUnavailableForPoolError } from '../errors.ts';
-import { cidrBounds, familyBits, formatAddress, formatCidr, parseCidr } from '../ip/address.ts';
-import type { ClusterMetrics } from '../metrics/clusterMetrics.ts';
+import { cidrBounds, formatAddress, formatCidr, parseCidr } from '../ip/address.ts';
 import type { ClusterBlockRecord } from '../store/clusterBlockStore.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
@@ -31,6 +30,15 @@ export interface ClusterEngine {
   readonly presence: NodePresence;
 }
 
+/** What the supply reports; metrics/clusterMetrics.ts is one (metrics/ sits above service/, never below). */
+export interface ClusterSupplyMetrics {
+  readonly connected: { set(value: number): void };
+  readonly claims: { inc(labels: { pool: string; result: string }): void };
+  readonly claimDuration: { observe(labels: { pool: string }, seconds: number): void };
+  readonly releases: { inc(labels: { pool: string; result: string }): void };
+  readonly badRecords: { set(value: number): void };
+}
+
 export interface ClusterBlockSupplyOptions {
   /** The cluster pools whose nodeSelector this node matches. */
   readonly pools: readonly ClusterPoolConfig[];
@@ -39,7 +47,7 @@ export interface ClusterBlockSupplyOptions {
   readonly commitQueue: CommitQueue;
   readonly registry: PoolCatalogue;
   readonly log: Logger;
-  readonly metrics?: ClusterMetrics;
+  readonly metrics?: ClusterSupplyMetrics;
   /** A block empty this long is given back (0: never). */
   readonly blockIdleSeconds: number;
   /** How often the store is probed and blocks topped up and released (default 1000 ms). */

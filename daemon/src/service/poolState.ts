@@ -6,6 +6,7 @@ import { allocatableIntervals, assignableIntervals, countAddresses, reservedCoun
 import type { AddressInterval, PoolConfig, PreAllocation, PreAllocationOwner } from '../config/types.ts';
 import { cidrBounds } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
+import { ServedPoolBase } from './servedPoolBase.ts';
 
 export interface PoolUsage {
   readonly size: bigint;
@@ -30,17 +31,15 @@ export interface AddressSettings {
   readonly gateway?: bigint;
 }
 
-export class PoolState {
+export class PoolState extends ServedPoolBase<PoolConfig> {
   readonly kind = 'address';
   /** Last address handed out (round-robin position). */
   cursor: bigint | undefined;
-  /** Leases of this pool cooling down (their addresses are in `taken`). */
-  coolingCount: number;
   /** Pre-allocated addresses by address. */
   private readonly preAllocationByAddress: ReadonlyMap<bigint, PreAllocation>;
 
   private constructor(
-    readonly config: PoolConfig,
+    config: PoolConfig,
     /** What free allocation picks from (pre-allocated addresses left out). */
     readonly allocatable: readonly AddressInterval[],
     /** Everything the pool may hand out to someone, pre-allocated addresses included. */
@@ -50,8 +49,8 @@ export class PoolState {
     cursor: bigint | undefined,
     coolingCount: number,
   ) {
+    super(config, coolingCount);
     this.cursor = cursor;
-    this.coolingCount = coolingCount;
     this.preAllocationByAddress = new Map(config.preAllocations.map((entry) => [entry.address, entry]));
   }
 
@@ -63,26 +62,11 @@ export class PoolState {
       store.cursor(config.name), store.coolingCount(config.name));
   }
 
-  get name(): string {
-    return this.config.name;
-  }
-
-  get addressSpace(): string {
-    return this.config.addressSpace;
-  }
-
-  contains(address: bigint, family: number): boolean {
-    if (family !== this.config.family) return false;
-    const bounds = cidrBounds(this.config.subnet);
-    return address >= bounds.first && address <= bounds.last;
-  }
-
-  /** Marks a lease's address held (the span of an address lease is one address). */
+  /** The span of an address lease is one address. */
   hold(span: AddressInterval): void {
     this.taken.add(span.start);
   }
 
-  /** Drops a held address; returns false when it was not held. */
   unhold(span: AddressInterval): boolean {
     return this.taken.delete(span.start);
   }

@@ -5,6 +5,7 @@ import { intervalsOverlap } from '../config/addressIntervals.ts';
 import type { AddressInterval, PrefixPoolConfig } from '../config/types.ts';
 import { cidrBounds, familyBits, formatAddress, formatCidr } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
+import { ServedPoolBase } from './servedPoolBase.ts';
 
 /** Counts in prefixes of the pool's prefixLength. */
 export interface PrefixPoolUsage {
@@ -19,16 +20,12 @@ export interface PrefixPoolUsage {
   readonly cooling: bigint;
 }
 
-export class PrefixPoolState {
+export class PrefixPoolState extends ServedPoolBase<PrefixPoolConfig> {
   readonly kind = 'prefix';
-  /** Prefix leases of this pool cooling down (their intervals are in `held`). */
-  coolingCount: number;
-  /** Held prefixes as intervals, sorted and disjoint. */
-  private readonly held: AddressInterval[];
 
-  private constructor(readonly config: PrefixPoolConfig, held: AddressInterval[], coolingCount: number) {
-    this.held = held;
-    this.coolingCount = coolingCount;
+  /** held: the held prefixes as intervals, sorted and disjoint. */
+  private constructor(config: PrefixPoolConfig, private readonly held: AddressInterval[], coolingCount: number) {
+    super(config, coolingCount);
   }
 
   /**
@@ -40,24 +37,6 @@ export class PrefixPoolState {
     const held = store.prefixes.within(config.addressSpace, bounds.first, bounds.last)
       .map((lease) => prefixInterval(lease.first, lease.prefixLength, config.family));
     return new PrefixPoolState(config, held, store.prefixes.coolingCount(config.name));
-  }
-
-  get name(): string {
-    return this.config.name;
-  }
-
-  get addressSpace(): string {
-    return this.config.addressSpace;
-  }
-
-  get bounds(): AddressInterval {
-    const { first, last } = cidrBounds(this.config.subnet);
-    return { start: first, end: last };
-  }
-
-  contains(address: bigint, family: number): boolean {
-    const bounds = this.bounds;
-    return family === this.config.family && address >= bounds.start && address <= bounds.end;
   }
 
   get heldCount(): number {
@@ -77,7 +56,6 @@ export class PrefixPoolState {
     this.held.splice(this.lastStartingAtOrBefore(interval.start) + 1, 0, interval);
   }
 
-  /** Drops a held prefix; returns false when it was not held. */
   unhold(interval: AddressInterval): boolean {
     const i = this.lastStartingAtOrBefore(interval.start);
     if (i < 0 || this.held[i]!.start !== interval.start || this.held[i]!.end !== interval.end) return false;
