@@ -1,7 +1,7 @@
 // The clusterPools: section. Every node reads the same list; a node serves the pools whose
 // nodeSelector its --node-labels match. Field paths as for local pools (clusterPools[1].blockSize).
-import { cidrBounds, familyBits, formatCidr } from '../ip/address.ts';
-import { intervalsOverlap, mergeIntervals } from './addressIntervals.ts';
+import { familyBits, formatCidr } from '../ip/address.ts';
+import { mergeIntervals } from './addressIntervals.ts';
 import { ADDRESS_STRATEGIES, parseDns, parseExclude, parseRoutes } from './addressPoolConfig.ts';
 import {
   checkKeys, describeType, isMapping, parseChoice, parseCommon, parseInteger, parseLabels, sharedSettings, type ParsedPool, type Problems,
@@ -52,13 +52,7 @@ function parseClusterPool(entry: unknown, path: string, problems: Problems): Par
       problems.add(`${path}.blockSize`, `the default /${DEFAULT_BLOCK_SIZE[subnet.family]} does not fit subnet ${subnetText} (at most 2^${MAX_BLOCK_BITS} blocks): set blockSize, ${shortest} to ${longest}`);
     }
   }
-  const exclude = parseExclude(entry.exclude, `${path}.exclude`, family, problems);
-  if (subnet !== undefined) {
-    const { first, last } = cidrBounds(subnet);
-    exclude?.forEach(({ interval, index, text }) => {
-      if (!intervalsOverlap(interval, { start: first, end: last })) problems.add(`${path}.exclude[${index}]`, `${text} is not inside subnet ${formatCidr(subnet.network, subnet.prefixLength, subnet.family)}`);
-    });
-  }
+  const exclude = parseExclude(entry.exclude, `${path}.exclude`, subnet, problems);
   const routes = parseRoutes(entry.routes, `${path}.routes`, family, problems);
   const dns = parseDns(entry.dns, `${path}.dns`, problems);
   const ok = problems.list.length === before;

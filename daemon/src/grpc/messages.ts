@@ -4,6 +4,7 @@ import type { LeaseRecord, LeaseState } from '../store/leaseRecord.ts';
 import type { Allocation } from '../service/ipamService.ts';
 import type { ImportedLease, ImportedPrefix } from '../service/stateImport.ts';
 import type { PoolState } from '../service/poolState.ts';
+import type { PoolUsage } from '../service/servedPoolBase.ts';
 import { describeInterval, type PrefixPoolState } from '../service/prefixPoolState.ts';
 import type { PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
 import type { PoolConfig, PrefixPoolConfig } from '../config/types.ts';
@@ -83,7 +84,7 @@ export function toLeaseMessage(lease: LeaseRecord): LeaseMessage {
 }
 
 /** What both pool kinds report alike. */
-function commonPoolUsage(config: PoolConfig | PrefixPoolConfig, usage: { size: bigint; allocated: bigint; free: bigint; reserved: bigint; cooling: bigint }) {
+function commonPoolUsage(config: PoolConfig | PrefixPoolConfig, usage: PoolUsage) {
   return {
     name: config.name,
     subnet: formatCidr(config.subnet.network, config.subnet.prefixLength, config.family),

@@ -6,15 +6,10 @@ import { allocatableIntervals, assignableIntervals, countAddresses, reservedCoun
 import type { AddressInterval, PoolConfig, PreAllocation, PreAllocationOwner } from '../config/types.ts';
 import { cidrBounds } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import { ServedPoolBase } from './servedPoolBase.ts';
+import { ServedPoolBase, type PoolUsage } from './servedPoolBase.ts';
 
-export interface PoolUsage {
-  readonly size: bigint;
-  readonly allocated: bigint;
-  readonly free: bigint;
-  readonly reserved: bigint;
+export interface AddressPoolUsage extends PoolUsage {
   readonly preAllocated: bigint;
-  readonly cooling: bigint;
 }
 
 /** Who is asking, as far as pre-allocations and the reclaim delay care. */
@@ -93,7 +88,7 @@ export class PoolState extends ServedPoolBase<PoolConfig> {
     return gateway === undefined ? { prefixLength } : { prefixLength, gateway };
   }
 
-  usage(): PoolUsage {
+  usage(): AddressPoolUsage {
     const heldAllocatable = this.allocatable.reduce((sum, interval) => sum + this.taken.countWithin(interval), 0n);
     const preAllocated = BigInt(this.config.preAllocations.length);
     return {

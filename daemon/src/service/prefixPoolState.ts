@@ -1,24 +1,11 @@
 // One prefix pool at run time: its configuration and the prefixes held (active or cooling), as
 // sorted intervals, plus the rules that depend on the pool alone.
 import { countAlignedBlocks, freeIntervals } from '../allocator/pickPrefix.ts';
-import { intervalsOverlap } from '../config/addressIntervals.ts';
+import { intervalsOverlap, lastIndexWhere } from '../config/addressIntervals.ts';
 import type { AddressInterval, PrefixPoolConfig } from '../config/types.ts';
 import { cidrBounds, familyBits, formatAddress, formatCidr } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import { ServedPoolBase } from './servedPoolBase.ts';
-
-/** Counts in prefixes of the pool's prefixLength. */
-export interface PrefixPoolUsage {
-  /** Aligned prefixes of prefixLength outside the reserved subnets. */
-  readonly size: bigint;
-  /** Prefix leases held, active or cooling (of any length). */
-  readonly allocated: bigint;
-  /** Aligned prefixes of prefixLength that are wholly free. */
-  readonly free: bigint;
-  /** Prefixes of prefixLength touching a reserved subnet. */
-  readonly reserved: bigint;
-  readonly cooling: bigint;
-}
+import { ServedPoolBase, type PoolUsage } from './servedPoolBase.ts';
 
 export class PrefixPoolState extends ServedPoolBase<PrefixPoolConfig> {
   readonly kind = 'prefix';
@@ -67,7 +54,7 @@ export class PrefixPoolState extends ServedPoolBase<PrefixPoolConfig> {
     return this.held;
   }
 
-  usage(): PrefixPoolUsage {
+  usage(): PoolUsage {
     const size = prefixSize(this.config.prefixLength, this.config.family);
     const all = countAlignedBlocks([this.bounds], size);
     const usable = countAlignedBlocks(freeIntervals(this.bounds, this.config.reservedSubnets), size);
@@ -82,17 +69,7 @@ export class PrefixPoolState extends ServedPoolBase<PrefixPoolConfig> {
 
   /** Index of the last held prefix starting at or before address, or -1. */
   private lastStartingAtOrBefore(address: bigint): number {
-    let lo = 0;
-    let hi = this.held.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.held[mid]!.start <= address) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return lastIndexWhere(0, this.held.length, (i) => this.held[i]!.start <= address);
   }
 }
 

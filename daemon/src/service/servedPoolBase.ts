@@ -5,6 +5,19 @@ import type { AddressInterval, PoolConfig, PrefixPoolConfig } from '../config/ty
 import { cidrBounds } from '../ip/address.ts';
 import type { UnitOfWork } from '../store/commitQueue.ts';
 
+/** Counts in the pool's unit: addresses, or prefixes of a prefix pool's prefixLength. */
+export interface PoolUsage {
+  /** What can be handed out: outside reserved addresses or subnets. */
+  readonly size: bigint;
+  /** Leases held, active or cooling (prefix leases of any length). */
+  readonly allocated: bigint;
+  /** Wholly free. */
+  readonly free: bigint;
+  /** Never handed out (a prefix: touching a reserved subnet). */
+  readonly reserved: bigint;
+  readonly cooling: bigint;
+}
+
 export abstract class ServedPoolBase<C extends PoolConfig | PrefixPoolConfig> {
   /** Leases of this pool cooling down (their spans stay held). */
   coolingCount: number;
@@ -30,6 +43,8 @@ export abstract class ServedPoolBase<C extends PoolConfig | PrefixPoolConfig> {
     const { first, last } = cidrBounds(this.config.subnet);
     return family === this.config.family && address >= first && address <= last;
   }
+
+  abstract usage(): PoolUsage;
 
   /** Marks a lease's span held. */
   abstract hold(span: AddressInterval): void;
