@@ -210,7 +210,6 @@ export class BerthApp {
     return `http://${host}:${address.port}`;
   }
 
-  /** What keeps the daemon from serving; empty when ready. */
   /**
    * Checks every second that --db is still the open file. Once it is not, writes are refused
    * (an acknowledged lease must survive a restart, and a write into a deleted or replaced file
@@ -238,6 +237,7 @@ export class BerthApp {
     }, DATABASE_FILE_CHECK_MS).unref();
   }
 
+  /** What keeps the daemon from serving; empty when ready. */
   notReady(): string[] {
     const problems: string[] = [];
     if (this.storeFileProblem !== '') problems.push(this.storeFileProblem);

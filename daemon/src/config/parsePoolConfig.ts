@@ -1,7 +1,7 @@
 // Parses and validates the pool configuration (YAML, or JSON as a subset of it) into typed
 // objects. Every problem is collected with its field path and all are reported in one ConfigError.
-// The keys both kinds share are read here; each kind's own keys in addressPoolConfig.ts and
-// prefixPoolConfig.ts.
+// The keys every kind shares are read here; each kind's own keys in addressPoolConfig.ts,
+// prefixPoolConfig.ts and clusterPoolConfig.ts.
 import { parseDocument } from 'yaml';
 import { cidrBounds, formatCidr, type Cidr } from '../ip/address.ts';
 import { parseAddressPool } from './addressPoolConfig.ts';
@@ -10,9 +10,9 @@ import { ConfigError } from './configError.ts';
 import {
   checkKeys, describeType, isMapping, parseCommon, Problems, show, type ParsedPool,
 } from './configFields.ts';
-import { parseClusterPools } from './parseClusterPools.ts';
+import { CLUSTER_POOL_KEYS, parseClusterPool } from './clusterPoolConfig.ts';
 import { parsePrefixPool } from './prefixPoolConfig.ts';
-import { DEFAULT_ADDRESS_SPACE, type BerthConfig, type PoolConfig, type PrefixPoolConfig } from './types.ts';
+import { DEFAULT_ADDRESS_SPACE, type BerthConfig, type ClusterPoolConfig, type PoolConfig, type PrefixPoolConfig } from './types.ts';
 import { yamlErrorMessage } from './yamlDiagnostics.ts';
 
 const ROOT_KEYS = ['pools', 'clusterPools'];
@@ -29,7 +29,7 @@ export function parsePoolConfig(text: string, sourceName: string): BerthConfig {
   const root: unknown = document.toJS({ maxAliasCount: 100 });
   const pools: PoolConfig[] = [];
   const prefixPools: PrefixPoolConfig[] = [];
-  let clusterPools: ReturnType<typeof parseClusterPools> = [];
+  const clusterPools: ClusterPoolConfig[] = [];
   if (!isMapping(root)) {
     problems.add('', `must be a mapping with a "pools" list, not ${describeType(root)}`);
   } else {
@@ -52,33 +52,39 @@ export function parsePoolConfig(text: string, sourceName: string): BerthConfig {
         else if (pool.config?.kind === 'prefix') prefixPools.push(pool.config);
       }
     }
-    if (root.clusterPools !== undefined) {
-      clusterPools = parseClusterPools(root.clusterPools, 'clusterPools', problems);
-      checkAcrossPools([...placed, ...clusterPools.map((pool, i) => ({ pool, path: `clusterPools[${i}]`, cluster: true }))], placed.length, problems);
+    if (root.clusterPools !== undefined && !Array.isArray(root.clusterPools)) {
+      problems.add('clusterPools', `must be a list of cluster pools, not ${describeType(root.clusterPools)}`);
+    } else if (root.clusterPools !== undefined) {
+      const parsed = root.clusterPools.map((entry: unknown, i) => parsePool(entry, `clusterPools[${i}]`, problems, true));
+      checkAcrossPools([...placed, ...parsed.map((pool, i) => ({ pool, path: `clusterPools[${i}]`, cluster: true }))], placed.length, problems);
+      for (const pool of parsed) if (pool.config?.kind === 'cluster') clusterPools.push(pool.config);
     }
   }
   if (problems.list.length > 0) throw new ConfigError(sourceName, problems.list);
-  return { pools, prefixPools, clusterPools: clusterPools.flatMap((entry) => entry.config ?? []), ...(problems.deprecations.length > 0 ? { deprecations: problems.deprecations } : {}) };
+  return { pools, prefixPools, clusterPools, ...(problems.deprecations.length > 0 ? { deprecations: problems.deprecations } : {}) };
 }
 
-function parsePool(entry: unknown, path: string, problems: Problems): ParsedPool {
+/** An entry of pools: or (cluster) of clusterPools:. */
+function parsePool(entry: unknown, path: string, problems: Problems, cluster = false): ParsedPool<PoolConfig | PrefixPoolConfig | ClusterPoolConfig> {
   if (!isMapping(entry)) {
     problems.add(path, `must be a mapping with name and subnet, not ${describeType(entry)}`);
     return { addressSpace: DEFAULT_ADDRESS_SPACE };
   }
-  const kind = entry.kind === undefined ? 'address' : entry.kind;
-  if (kind !== 'address' && kind !== 'prefix') {
+  const kind = cluster ? 'cluster' : entry.kind === undefined ? 'address' : entry.kind;
+  if (!cluster && kind !== 'address' && kind !== 'prefix') {
     problems.add(`${path}.kind`, `${show(kind)} is not a pool kind: use "address" (single addresses for CNI ADD) or "prefix" (whole subnets for AllocatePrefix)`);
     return { addressSpace: DEFAULT_ADDRESS_SPACE };
   }
   const before = problems.list.length;
   // The old key of addressSpace is accepted (parseAddressSpace) but never suggested.
   const { network: _oldAddressSpaceKey, ...current } = entry;
-  checkKeys(current, path, kind === 'address' ? ADDRESS_POOL_KEYS : PREFIX_POOL_KEYS, problems,
-    kind === 'prefix' ? { name: 'a prefix pool', keys: ADDRESS_POOL_KEYS } : undefined);
-  const common = parseCommon(entry, path, problems);
+  if (kind === 'cluster') checkKeys(entry, path, CLUSTER_POOL_KEYS, problems);
+  else checkKeys(current, path, kind === 'address' ? ADDRESS_POOL_KEYS : PREFIX_POOL_KEYS, problems, kind === 'prefix' ? { name: 'a prefix pool', keys: ADDRESS_POOL_KEYS } : undefined);
+  // Cluster pools never had the old name of addressSpace (checkKeys refused it there).
+  const common = parseCommon(kind === 'cluster' ? current : entry, path, problems);
   const { name, subnet, addressSpace } = common;
-  const config = kind === 'address' ? parseAddressPool(entry, path, common, problems) : parsePrefixPool(entry, path, common, problems);
+  const config = kind === 'address' ? parseAddressPool(entry, path, common, problems)
+    : kind === 'prefix' ? parsePrefixPool(entry, path, common, problems) : parseClusterPool(entry, path, common, problems);
   const ok = problems.list.length === before && config !== undefined;
   return { ...(name === undefined ? {} : { name }), addressSpace, ...(subnet === undefined ? {} : { subnet }), ...(ok ? { config } : {}) };
 }
