@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
 import { berthctl } from './support/berthctlExec.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { callByReflection } from './support/reflectionClient.ts';
 
 const CONFIG = `

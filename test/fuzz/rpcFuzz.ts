@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { loadIpamPackageDefinition } from '../../daemon/src/grpc/protoDefinition.ts';
 import { IpamCallError } from '../../daemon/src/grpc/ipamClient.ts';
-import type { IpamTestClient } from '../support/ipamClient.ts';
+import type { IpamTestClient } from '../support/ipamTestClient.ts';
 import { hostileLabels, hostileList, hostileString, maybe } from './hostileValues.ts';
 import type { LeaseLedger } from './leaseLedger.ts';
 import { frame, type RawAnswer, type RawGrpcSession } from './rawGrpc.ts';
