@@ -287,7 +287,7 @@ function startClusterPools(options: AppOptions, cluster: ClusterOptions, config:
   };
   let supply: ClusterBlockSupply | undefined = undefined;
   const metrics = new ClusterMetrics(parts.metrics.registry, () => supply?.blockCounts() ?? []);
-  supply = new ClusterBlockSupply({ pools: served, engine, store: parts.store, commitQueue: parts.commitQueue, registry: parts.pools, log: options.logger, metrics,
+  supply = new ClusterBlockSupply({ pools: served, engine, store: parts.store, commitQueue: parts.commitQueue, catalogue: parts.pools, log: options.logger, metrics,
     blockIdleSeconds: cluster.blockIdleSeconds });
   for (const state of supply.loadPoolStates()) parts.pools.put(state);
   options.logger.info({ event: 'cluster.pools', served: served.map((pool) => pool.name), skipped: config.clusterPools.filter((pool) => !served.includes(pool)).map((pool) => pool.name),

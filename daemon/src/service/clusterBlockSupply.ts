@@ -45,7 +45,7 @@ export interface ClusterBlockSupplyOptions {
   readonly engine: ClusterEngine;
   readonly store: LeaseStore;
   readonly commitQueue: CommitQueue;
-  readonly registry: PoolCatalogue;
+  readonly catalogue: PoolCatalogue;
   readonly log: Logger;
   readonly metrics?: ClusterSupplyMetrics;
   /** A block empty this long is given back (0: never). */
@@ -165,7 +165,7 @@ export class ClusterBlockSupply {
 
   /** After an allocation from a cluster pool: claim ahead when its free addresses ran low. */
   noteAllocated(pool: string): void {
-    const state = this.options.registry.find('address', pool);
+    const state = this.options.catalogue.find('address', pool);
     const config = this.pools.get(pool);
     if (!state || !config || !this.connected || this.claiming.has(pool) || this.refused.has(pool)) return;
     if (state.usage().free < lowWater(config)) void this.claim(pool).catch(() => undefined);
@@ -267,11 +267,11 @@ export class ClusterBlockSupply {
 
   /** The pool as served now, rebuilt from the database inside the caller's transaction. */
   private rebuild(pool: ClusterPoolConfig, unit: UnitOfWork): void {
-    const previous = this.options.registry.find('address', pool.name);
+    const previous = this.options.catalogue.find('address', pool.name);
     const next = PoolState.load(this.servedConfig(pool), this.options.store);
     if (previous?.cursor !== undefined) next.cursor = previous.cursor;
-    this.options.registry.put(next);
-    unit.onRollback(() => { if (previous) this.options.registry.put(previous); });
+    this.options.catalogue.put(next);
+    unit.onRollback(() => { if (previous) this.options.catalogue.put(previous); });
   }
 
   private servedConfig(pool: ClusterPoolConfig) {
@@ -324,7 +324,7 @@ export class ClusterBlockSupply {
     if (blockIdleSeconds <= 0) return;
     const now = Date.now();
     for (const pool of this.pools.values()) {
-      const state = this.options.registry.find('address', pool.name);
+      const state = this.options.catalogue.find('address', pool.name);
       const owned = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
       if (!state) continue;
       for (const block of owned) {
@@ -339,7 +339,7 @@ export class ClusterBlockSupply {
         if (now - since < blockIdleSeconds * 1000) continue;
         const released = await this.options.commitQueue.submit((unit) => {
           // Checked again where allocations run: an ADD may have taken an address meanwhile.
-          const current = this.options.registry.find('address', pool.name);
+          const current = this.options.catalogue.find('address', pool.name);
           const remaining = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
           if (!current || remaining.length <= 1 || current.taken.countWithin(interval) > 0n) return false;
           if (current.usage().free - blockFree(current, interval) < lowWater(pool)) return false;
@@ -366,7 +366,7 @@ export class ClusterBlockSupply {
 
   private usage() {
     return [...this.pools.values()].flatMap((pool) => {
-      const state = this.options.registry.find('address', pool.name);
+      const state = this.options.catalogue.find('address', pool.name);
       if (!state) return [];
       return this.options.store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned').map((block) => {
         const interval = blockBounds(block);
