@@ -23,7 +23,7 @@ export class Problems {
 }
 
 /** Longest reclaim delay: a week. */
-export const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
+const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
 
 export interface ParsedPool<C = PoolConfig | PrefixPoolConfig> {
   readonly name?: string;
@@ -85,7 +85,7 @@ export function checkKeys(value: Mapping, path: string, allowed: readonly string
 }
 
 /** The name of a pool or of an address space. */
-export function parseName(value: unknown, path: string, problems: Problems, what = 'pool'): string | undefined {
+function parseName(value: unknown, path: string, problems: Problems, what = 'pool'): string | undefined {
   if (value === undefined) return problems.add(path, 'is required');
   if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
   if (!POOL_NAME.test(value)) {
@@ -129,7 +129,7 @@ export function parseChoice<T extends string>(value: unknown, path: string, choi
   return problems.add(path, `${show(value)} is not one of ${choices.join(', ')}`);
 }
 
-export function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
+function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
   if (value === undefined) return problems.add(path, 'is required: a CIDR such as 10.244.0.0/24 or fd00:244::/64');
   return parseCidrField(value, path, undefined, problems);
 }

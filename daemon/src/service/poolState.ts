@@ -102,7 +102,7 @@ export class PoolState extends ServedPoolBase<PoolConfig> {
   }
 }
 
-export function ownerMatches(owner: PreAllocationOwner, requester: Requester): boolean {
+function ownerMatches(owner: PreAllocationOwner, requester: Requester): boolean {
   switch (owner.kind) {
     case 'pod':
       return owner.namespace === requester.podNamespace && owner.name === requester.podName;

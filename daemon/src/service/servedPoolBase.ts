@@ -5,15 +5,14 @@ import type { AddressInterval, PoolConfig, PrefixPoolConfig } from '../config/ty
 import { cidrBounds } from '../ip/address.ts';
 import type { UnitOfWork } from '../store/commitQueue.ts';
 
-/** Counts in the pool's unit: addresses, or prefixes of a prefix pool's prefixLength. */
+/**
+ * In addresses, or in prefixes of a prefix pool's prefixLength: size (outside what is reserved),
+ * allocated (held, cooling included; prefix leases of any length), free (wholly free), reserved.
+ */
 export interface PoolUsage {
-  /** What can be handed out: outside reserved addresses or subnets. */
   readonly size: bigint;
-  /** Leases held, active or cooling (prefix leases of any length). */
   readonly allocated: bigint;
-  /** Wholly free. */
   readonly free: bigint;
-  /** Never handed out (a prefix: touching a reserved subnet). */
   readonly reserved: bigint;
   readonly cooling: bigint;
 }
@@ -40,8 +39,8 @@ export abstract class ServedPoolBase<C extends PoolConfig | PrefixPoolConfig> {
   }
 
   contains(address: bigint, family: number): boolean {
-    const { first, last } = cidrBounds(this.config.subnet);
-    return family === this.config.family && address >= first && address <= last;
+    const { start, end } = this.bounds;
+    return family === this.config.family && address >= start && address <= end;
   }
 
   abstract usage(): PoolUsage;
