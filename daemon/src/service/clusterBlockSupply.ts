@@ -24,6 +24,7 @@ import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PoolCatalogue } from './poolCatalogue.ts';
 import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
 import { definitionOf } from './clusterPoolDefinition.ts';
+import { releaseIdleBlocks } from './clusterIdleRelease.ts';
 import { blocksToAvoid, reconcilePool } from './clusterReconcile.ts';
 import { PoolState } from './poolState.ts';
 
@@ -86,6 +87,7 @@ export class ClusterBlockSupply {
   private readonly claimErrors = new Map<string, { message: string; atMs: number }>();
   /** Pending while blocks read from the database at start have not been checked against the store. */
   private startupCheck: Promise<void> | undefined;
+  private readonly heldBackReported = new Set<string>();
   private syncing: Promise<void> | undefined;
   private lastReconcile = 0;
   private presenceStarted = false;
@@ -310,56 +312,18 @@ export class ClusterBlockSupply {
       engine: this.options.engine, store: this.options.store, commitQueue: this.options.commitQueue, log: this.options.log,
       rebuild: (pool: ClusterPoolConfig, unit: UnitOfWork) => this.rebuild(pool, unit),
       leasesIn: (pool: ClusterPoolConfig, block: { first: bigint; prefixLength: number }) => this.leasesIn(pool, block),
+      heldBackReported: this.heldBackReported,
     };
     let badRecords = 0;
     for (const pool of this.pools.values()) badRecords += await reconcilePool(context, pool);
     this.options.metrics?.badRecords.set(badRecords);
   }
 
-  /** Gives back blocks empty for blockIdleSeconds; a pool keeps at least one block, and enough free addresses. */
+  /** Gives back blocks empty for blockIdleSeconds (clusterIdleRelease.ts). */
   private async releaseIdleBlocks(): Promise<void> {
-    const { engine, store, log, metrics, blockIdleSeconds } = this.options;
-    if (blockIdleSeconds <= 0) return;
-    const now = Date.now();
-    for (const pool of this.pools.values()) {
-      const state = this.options.registry.find('address', pool.name);
-      const owned = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
-      if (!state) continue;
-      for (const block of owned) {
-        const key = `${pool.name}/${block.first}`;
-        const interval = blockBounds(block);
-        if (state.taken.countWithin(interval) > 0n) {
-          this.emptySince.delete(key);
-          continue;
-        }
-        const since = this.emptySince.get(key) ?? now;
-        this.emptySince.set(key, since);
-        if (now - since < blockIdleSeconds * 1000) continue;
-        const released = await this.options.commitQueue.submit((unit) => {
-          // Checked again where allocations run: an ADD may have taken an address meanwhile.
-          const current = this.options.registry.find('address', pool.name);
-          const remaining = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
-          if (!current || remaining.length <= 1 || current.taken.countWithin(interval) > 0n) return false;
-          if (current.usage().free - blockFree(current, interval) < lowWater(pool)) return false;
-          store.clusterBlocks.remove(pool.addressSpace, block.first);
-          this.rebuild(pool, unit);
-          return true;
-        });
-        this.emptySince.delete(key);
-        if (!released) continue;
-        const cidr = formatCidr(block.first, block.prefixLength, block.family);
-        // Not served any more before the store hears of it; if the release fails, the next
-        // reconcile finds the block still ours and serves it again.
-        try {
-          const outcome = await engine.claimer.releaseBlock({ pool: pool.name, cidr, token: block.token, revision: block.revision });
-          metrics?.releases.inc({ pool: pool.name, result: outcome === 'notOwned' ? 'not_owned' : outcome });
-          log.info({ event: 'cluster.block_released', pool: pool.name, block: cidr, outcome }, `released idle block ${cidr} of cluster pool "${pool.name}" (${outcome})`);
-        } catch (error) {
-          metrics?.releases.inc({ pool: pool.name, result: 'unavailable' });
-          throw error;
-        }
-      }
-    }
+    if (this.options.blockIdleSeconds <= 0) return;
+    const context = { ...this.options, emptySince: this.emptySince, rebuild: (pool: ClusterPoolConfig, unit: UnitOfWork) => this.rebuild(pool, unit) };
+    for (const pool of this.pools.values()) await releaseIdleBlocks(context, pool);
   }
 
   private usage() {

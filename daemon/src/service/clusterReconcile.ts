@@ -21,6 +21,8 @@ export interface ReconcileContext {
   /** Serves the pool as the database now holds it (inside the caller's transaction). */
   rebuild(pool: ClusterPoolConfig, unit: UnitOfWork): void;
   leasesIn(pool: ClusterPoolConfig, block: { first: bigint; prefixLength: number }): LeaseRecord[];
+  /** Blocks already reported as held back ("pool/cidr"): each is logged once, not every round. */
+  readonly heldBackReported: Set<string>;
 }
 
 /** Reconciles one pool; returns how many keys under its block prefix were not berth records. */
@@ -65,7 +67,12 @@ export async function reconcilePool(context: ReconcileContext, pool: ClusterPool
       `block ${block.cidr} of cluster pool "${pool.name}" is no longer this node's (${holder}); no address of it is handed out any more; ${leases.length} lease(s) in it conflict and are kept until DEL`);
   }
   for (const { block } of adopted) log.warn({ event: 'cluster.block_adopted', pool: pool.name, block: block.cidr }, `block ${block.cidr} is this node's in the cluster store but was not recorded here (a claim whose reply was lost); serving it`);
+  for (const key of [...context.heldBackReported].filter((key) => key.startsWith(`${pool.name}/`))) {
+    if (!heldBack.some((block) => `${pool.name}/${block.cidr}` === key)) context.heldBackReported.delete(key);
+  }
   for (const block of heldBack) {
+    if (context.heldBackReported.has(`${pool.name}/${block.cidr}`)) continue;
+    context.heldBackReported.add(`${pool.name}/${block.cidr}`);
     log.error({ event: 'cluster.block_held_back', pool: pool.name, block: block.cidr },
       `block ${block.cidr} of cluster pool "${pool.name}" is this node's in the cluster store again, but this node still holds conflicting leases from when it was lost; not serving it until they are released`);
   }
