@@ -142,4 +142,30 @@ describe('conflicting leases in a block lost while the node was down', () => {
     expect(inside(again, lostBlock!)).toBe(true);
     await store.close();
   }, 240_000);
+
+  it('a block released with release-node --force while its node runs stops being served within 5 s (its key is watched), the periodic reconcile not awaited', async () => {
+    const c = createClusterNode(cluster, 'conflict-c', CONFIG.replace('10.247.0.0/26', '10.248.0.0/26').replace('name: pods', 'name: pods-c'));
+    nodes.push(c);
+    await c.start();
+    const address = (await c.client.call<{ allocations: { address: string }[] }>('Allocate', allocateRequest('c-0', 'pods-c'), 30_000)).allocations[0]!.address;
+    const statusOf = async () => (await c.client.call<StatusReply>('Status', { pools: ['pods-c'] })).cluster.pools[0]!;
+    const [block] = (await statusOf()).blocks;
+    expect(inside(address, block!)).toBe(true);
+    // Let the node settle into its periodic rounds (and watch the key) before the operator acts.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const released = berthctl(c.daemon.socketPath, 'cluster', '--etcd-endpoints', cluster.endpoints.join(','), 'release-node', 'conflict-c', '--force');
+    expect(released.code, released.stderr).toBe(0);
+    const since = Date.now();
+    let current = await statusOf();
+    while (!current.lostBlocks.includes(block!) && Date.now() - since < RECONCILE_BUDGET_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      current = await statusOf();
+    }
+    const tookMs = Date.now() - since;
+    expect(current).toMatchObject({ lostBlocks: [block], conflicts: 1 });
+    expect(tookMs, c.daemon.logs().split('\n').filter((line) => line.includes('cluster.')).slice(-10).join('\n')).toBeLessThan(5000);
+    expect(c.daemon.logs()).toContain('"event":"cluster.block_changed"');
+    const next = (await c.client.call<{ allocations: { address: string }[] }>('Allocate', allocateRequest('c-1', 'pods-c'), 30_000)).allocations[0]!.address;
+    expect(inside(next, block!)).toBe(false);
+  }, 120_000);
 });

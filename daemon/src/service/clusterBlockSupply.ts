@@ -15,6 +15,7 @@ import {
 } from '../cluster/index.ts';
 import { clusterPoolAsAddressPool } from '../config/clusterPoolRanges.ts';
 import type { ClusterPoolConfig } from '../config/types.ts';
+import { OwnedBlockWatch } from '../cluster/ownedBlockWatch.ts';
 import { ClusterUnavailableForPoolError } from '../errors.ts';
 import { cidrBounds, formatCidr, parseCidr } from '../ip/address.ts';
 import type { ClusterMetrics } from '../metrics/clusterMetrics.ts';
@@ -88,6 +89,8 @@ export class ClusterBlockSupply {
   /** Pending while blocks read from the database at start have not been checked against the store. */
   private startupCheck: Promise<void> | undefined;
   private readonly heldBackReported = new Set<string>();
+  /** An owned block's key changed in the store (an operator released or re-assigned it): reconcile now. */
+  private readonly watch: OwnedBlockWatch;
   private syncing: Promise<void> | undefined;
   private lastReconcile = 0;
   private presenceStarted = false;
@@ -96,6 +99,12 @@ export class ClusterBlockSupply {
 
   constructor(private readonly options: ClusterBlockSupplyOptions) {
     this.pools = new Map(options.pools.map((pool) => [pool.name, pool]));
+    this.watch = new OwnedBlockWatch(options.engine.store, (key) => {
+      if (this.stopped) return;
+      options.log.info({ event: 'cluster.block_changed', key }, `the cluster store changed owned block ${key}: checking blocks now`);
+      this.lastReconcile = 0;
+      void this.sync();
+    }, options.engine.claimer.keys.prefix);
   }
 
   /** The pools as served from the blocks in the lease database: no cluster store needed. */
@@ -136,6 +145,7 @@ export class ClusterBlockSupply {
     this.stopped = true;
     clearTimeout(this.timer);
     await Promise.allSettled([this.syncing, ...this.claiming.values()]);
+    await this.watch.close().catch(() => undefined);
     await this.options.engine.presence.stop().catch(() => undefined);
   }
 
@@ -234,6 +244,8 @@ export class ClusterBlockSupply {
         await engine.store.get(engine.presence.keys.node(engine.claimer.node));
       }
       this.setConnected(true);
+      this.watch.update(this.options.store.clusterBlocks.list().filter((b) => b.state === 'owned' && this.pools.has(b.pool))
+        .map((b) => ({ pool: b.pool, cidr: { family: b.family, network: b.first, prefixLength: b.prefixLength }, token: b.token })));
       for (const pool of this.pools.values()) this.noteAllocated(pool.name);
       await this.releaseIdleBlocks();
       engine.presence.reportUsage(this.usage());
