@@ -2,6 +2,7 @@
 // pool of 30 blocks in a real 3-member etcd: each block is claimed exactly once (in etcd and in
 // the owners' databases), and the 20 nodes left without one say why: ADD fails with CNI 100
 // naming the pool, and Status and `berthctl status` carry the same reason.
+import { loadavg } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { BlockClaimer, type ClusterBlock } from '../daemon/src/cluster/index.ts';
 import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts';
@@ -53,11 +54,14 @@ function inside(address: string, cidr: string): boolean {
 describe('50 cluster-mode nodes started at once on a pool of 30 blocks', () => {
   let cluster: EtcdCluster;
   const nodes: ClusterNode[] = [];
+  let startedAt = 0;
   useEtcdCluster({ members: 3 }, nodes, async (started) => {
     cluster = started;
     for (let i = 0; i < NODES; i++) nodes.push(createClusterNode(cluster, `rush-${String(i).padStart(2, '0')}`, CONFIG));
     // All at once, as a DaemonSet rolls out on a fresh cluster.
+    startedAt = Date.now();
     const results = await Promise.allSettled(nodes.map((node) => node.start(START_BUDGET_MS)));
+    process.stdout.write(`50-node start: all ${NODES} berthd serving ${((Date.now() - startedAt) / 1000).toFixed(0)} s after they were started (load average ${loadavg()[0]!.toFixed(1)})\n`);
     const failed = results.flatMap((result) => (result.status === 'rejected' ? [String(result.reason).slice(0, 2000)] : []));
     expect(failed).toEqual([]);
   }, START_BUDGET_MS + 60_000);
@@ -75,6 +79,7 @@ describe('50 cluster-mode nodes started at once on a pool of 30 blocks', () => {
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    process.stdout.write(`50-node start: every node served a block or knew why ${((Date.now() - startedAt) / 1000).toFixed(0)} s after the start\n`);
 
     const blocks = await etcdBlocks(cluster);
     expect(blocks).toHaveLength(BLOCKS);
