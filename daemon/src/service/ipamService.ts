@@ -38,6 +38,8 @@ export interface BlockSupply {
   needBlock(pool: string, deadlineMs: number): Promise<void>;
   /** Told after each allocation from a cluster pool, to claim ahead of need. */
   noteAllocated(pool: string): void;
+  /** Pending (briefly) at start until the blocks in the database were checked against the cluster store. */
+  startupChecked(): Promise<void> | undefined;
 }
 
 /** Claims a cluster pool may wait for within one Allocate (other nodes can race us to blocks). */
@@ -75,7 +77,9 @@ export class IpamService {
     requireLabels(command.poolSelector, 'pool_selector.match_labels');
     requireDistinct(command.pools, 'pools');
     const requestedIps = command.requestedIps.map((text, i) => parseRequestedAddress(text, `requested_ips[${i}]`));
-    this.pools.select(command.pools, command.poolSelector);
+    const selected = this.pools.select(command.pools, command.poolSelector);
+    const startupCheck = this.blockSupply?.startupChecked();
+    if (startupCheck && selected.some((pool) => this.blockSupply?.serves(pool.name))) await startupCheck;
 
     try {
       // Pools are resolved when the work runs, not when it is queued: a config reload queued
