@@ -17,9 +17,10 @@ const PROFILES = {
     scaleLeases: [0, 100_000, 1_000_000], startRepeats: 3, latencyRounds: 5, latencyPairs: 100, latencyWarmupMs: 500,
     backupLeases: 1_000_000,
     clusterEtcdMembers: 3, simNodes: 5000, simClients: 50, simConcurrency: 200, simSubnet: '10.0.0.0/12', simClaims: 200,
-    clusterAddConcurrency: [1, 16], clusterAddRounds: 7, clusterAddRoundMs: 1500, clusterAddWarmupMs: 500,
+    // Many short rounds: on a shared machine the two daemons' figures are paired closer in time.
+    clusterAddConcurrency: [1, 16], clusterAddRounds: 15, clusterAddRoundMs: 800, clusterAddWarmupMs: 500,
     // 11 s: a usage report pending at the end of a pattern is written within 10 s and counted.
-    churnCycles: 1000, churnSettleMs: 11_000, clusterNodes: 20, clusterPerNode: 4, clusterWideRounds: 3, clusterWideRoundMs: 3000,
+    churnCycles: 1000, churnSettleMs: 11_000, clusterNodes: 20, clusterPerNode: 4, clusterWideRounds: 4, clusterWideRoundMs: 3000,
   },
   full: {
     shimRounds: 60, shimScaleRounds: 50, shimLeases: [0, 500, 6000, 20_000], rssRuns: 9,
@@ -27,8 +28,8 @@ const PROFILES = {
     scaleLeases: [0, 100_000, 1_000_000], startRepeats: 5, latencyRounds: 9, latencyPairs: 200, latencyWarmupMs: 500,
     backupLeases: 1_000_000,
     clusterEtcdMembers: 3, simNodes: 5000, simClients: 50, simConcurrency: 200, simSubnet: '10.0.0.0/12', simClaims: 500,
-    clusterAddConcurrency: [1, 16], clusterAddRounds: 11, clusterAddRoundMs: 2000, clusterAddWarmupMs: 500,
-    churnCycles: 1000, churnSettleMs: 11_000, clusterNodes: 20, clusterPerNode: 4, clusterWideRounds: 5, clusterWideRoundMs: 3000,
+    clusterAddConcurrency: [1, 16], clusterAddRounds: 25, clusterAddRoundMs: 1000, clusterAddWarmupMs: 500,
+    churnCycles: 1000, churnSettleMs: 11_000, clusterNodes: 20, clusterPerNode: 4, clusterWideRounds: 6, clusterWideRoundMs: 3000,
   },
 };
 

@@ -50,7 +50,7 @@ export async function benchCluster({ workDir, profile, log }) {
     });
     const addVsFile = await compareAdd({ dir, fileConfig, node, profile, log });
     const churn = await measureChurn({ etcd, node, profile, log });
-    const clusterWide = await clusterThroughput({ node, profile, log });
+    const clusterWide = await clusterThroughput({ etcd, node, profile, log });
     return { etcd: `${etcd.members} member${etcd.members === 1 ? '' : 's'}, /usr/bin/etcd 3.4 on loopback, fsync on`, pool: CLUSTER_POOL, filePool: FILE_POOL, simulation, addVsFile, churn, clusterWide };
   } finally {
     await etcd.stop();
@@ -218,18 +218,35 @@ function runClusterLoad(spec) {
  * by one client process with `perNode` calls in flight on each. Afterwards every node's served
  * blocks are gathered: a block served by two nodes would be a duplicate owner.
  */
-async function clusterThroughput({ node, profile, log }) {
+async function clusterThroughput({ etcd, node, profile, log }) {
   const count = profile.clusterNodes;
   log(`cluster: starting ${count} berthd nodes on the same etcd`);
   const nodes = [];
+  const keysBefore = await etcd.countKeys('/berth/');
+  const dbBefore = await etcd.dbSize();
   const started = Date.now();
   try {
     await inParallel(Array.from({ length: count }, (_, i) => `node-${String(i).padStart(2, '0')}`), 4, async (name) => { nodes.push(await node(name)); });
     const startSeconds = (Date.now() - started) / 1000;
+    // What N real nodes add to etcd: their block, usage and liveness keys (DB growth is revisions too).
+    const keysAdded = (await etcd.countKeys('/berth/')) - keysBefore;
     const rounds = [];
+    const single = [];
+    // Each round also loads one of the nodes alone with the same calls in flight, in alternating
+    // order: on one machine the cluster-wide figure is only meaningful against that reference.
+    const spec = { roundMs: profile.clusterWideRoundMs, pool: CLUSTER_POOL.name };
     for (let r = 0; r < profile.clusterWideRounds; r++) {
-      log(`cluster: ADD+DEL on all ${count} nodes at once, ${profile.clusterPerNode} in flight on each, round ${r + 1} of ${profile.clusterWideRounds}`);
-      rounds.push(await runClusterLoad({ sockets: nodes.map((n) => n.socketPath), perNode: profile.clusterPerNode, roundMs: profile.clusterWideRoundMs, warmupMs: r === 0 ? profile.clusterAddWarmupMs : 0, pool: CLUSTER_POOL.name }));
+      log(`cluster: ADD+DEL on all ${count} nodes at once (${profile.clusterPerNode} in flight on each), then on one alone; round ${r + 1} of ${profile.clusterWideRounds}`);
+      const warmupMs = r === 0 ? profile.clusterAddWarmupMs : 0;
+      const all = () => runClusterLoad({ ...spec, sockets: nodes.map((n) => n.socketPath), perNode: profile.clusterPerNode, warmupMs });
+      const one = () => runClusterLoad({ ...spec, sockets: [nodes[r % count].socketPath], perNode: count * profile.clusterPerNode, warmupMs });
+      if (r % 2 === 0) {
+        rounds.push(await all());
+        single.push(await one());
+      } else {
+        single.push(await one());
+        rounds.push(await all());
+      }
     }
     const served = await Promise.all(nodes.map((n) => servedBlocks(n.client, CLUSTER_POOL.name)));
     const all = served.flat();
@@ -240,9 +257,12 @@ async function clusterThroughput({ node, profile, log }) {
       callsPerSec: summarize(rounds.map((r) => r.callsPerSec)), callP50Ms: summarize(rounds.map((r) => r.callMs.p50)), callP99Ms: summarize(rounds.map((r) => r.callMs.p99)),
       allocateP50Ms: summarize(rounds.map((r) => r.allocateMs.p50)), allocateP99Ms: summarize(rounds.map((r) => r.allocateMs.p99)),
       perNodeCallsPerSec: { min: Math.min(...rounds.map((r) => r.perNodeCallsPerSec.min)), max: Math.max(...rounds.map((r) => r.perNodeCallsPerSec.max)) },
+      oneNode: { callsPerSec: summarize(single.map((r) => r.callsPerSec)), callP50Ms: summarize(single.map((r) => r.callMs.p50)), callP99Ms: summarize(single.map((r) => r.callMs.p99)) },
+      callsPerSecVsOneNode: pairedRatio(rounds.map((r) => r.callsPerSec), single.map((r) => r.callsPerSec)),
       errors: rounds.reduce((sum, r) => sum + r.errors, 0), firstError: rounds.find((r) => r.firstError)?.firstError ?? null,
       nodesServing: served.filter((blocks) => blocks.length > 0).length, blocksServed: all.length, duplicateBlocks: all.length - new Set(all).size,
       rssMb: { median: summarize(memory).median, total: round(memory.reduce((a, b) => a + b, 0), 0) },
+      keysAdded, keysPerNode: round(keysAdded / count, 2), dbBytesBefore: dbBefore.total, dbBytesAfter: (await etcd.dbSize()).total,
     };
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));

@@ -1,6 +1,6 @@
 // The cluster section of results.md: cluster-mode ADD against file mode, block claims, etcd
 // writes per pod churn, ADD across N nodes, and the claim storm. Every table names what it counts.
-import { fixed, ms, ratio, table } from './reportFormat.mjs';
+import { fixed, ms, perSec, ratio, table } from './reportFormat.mjs';
 
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const count = (n) => n.toLocaleString('en-US');
@@ -37,11 +37,13 @@ export function renderCluster(cluster) {
   const w = clusterWide;
   out.push(`**ADD throughput across ${w.nodes} nodes** (all loaded at once by one client process, ${w.perNode} Allocate+Release pairs in flight on each, ${w.rounds} rounds of ${fixed(w.roundMs / 1000)} s)`, '',
     table(['Nodes', 'in flight', 'calls/s, cluster-wide', 'calls/s per node (min–max)', 'call p50', 'call p99', 'Allocate p50 / p99', 'errors', 'blocks served, duplicate owners', 'berthd RSS (median, sum)', 'start of all nodes'], [[
-      String(w.nodes), String(w.inFlight), `${Math.round(w.callsPerSec.median)} (${Math.round(w.callsPerSec.min)}–${Math.round(w.callsPerSec.max)})`,
+      String(w.nodes), String(w.inFlight), perSec(w.callsPerSec),
       `${fixed(w.perNodeCallsPerSec.min)}–${fixed(w.perNodeCallsPerSec.max)}`, ms(w.callP50Ms), ms(w.callP99Ms),
       `${fixed(w.allocateP50Ms.median)} / ${fixed(w.allocateP99Ms.median)} ms`, String(w.errors), `${w.blocksServed} on ${w.nodesServing} nodes, ${w.duplicateBlocks}`,
       `${fixed(w.rssMb.median)} MB, ${count(w.rssMb.total)} MB`, `${fixed(w.startSeconds)} s`,
     ]]), '',
+    ...(w.oneNode ? [`One of the nodes loaded alone with the same ${w.inFlight} calls in flight, in the same rounds: ${perSec(w.oneNode.callsPerSec)} calls/s, call p50 ${ms(w.oneNode.callP50Ms)}, p99 ${ms(w.oneNode.callP99Ms)}; cluster-wide / one node: ${ratio(w.callsPerSecVsOneNode)}.`, ''] : []),
+    ...(w.keysAdded === undefined ? [] : [`Starting the ${w.nodes} nodes added ${count(w.keysAdded)} keys under /berth (${fixed(w.keysPerNode)} per node: its block, usage and liveness keys).`, '']),
     `All ${w.nodes} daemons, the client and etcd share the machine's cores, so the cluster-wide figure is this machine's ceiling, not ${w.nodes} machines' sum: on real nodes each berthd has its own CPU and disk, and ADD never waits on etcd while a block has room.`, '');
 
   out.push(`**${count(storm.nodes)} nodes claiming at once** (the claim protocol's own code; each simulated node a BlockClaimer, ${storm.clients} etcd clients, ${storm.concurrency} claims in flight)`, '',

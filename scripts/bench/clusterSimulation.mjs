@@ -189,7 +189,7 @@ export async function benchClusterSimulation({ nodes = 5000, clients = 50, concu
     const storm = await startStorm(engine, etcd, { nodes, clients, subnet, concurrency });
     log('cluster: quiet claim latency');
     const latency = await quietClaims(engine, etcd, claims);
-    log('cluster: etcd writes per 1,000 ADD/DEL cycles');
+    log(`cluster: etcd writes per ${cycles} ADD/DEL cycles (engine, simulated time)`);
     const burst = [...Array(cycles).fill('add'), ...Array(cycles).fill('del')];
     const steady = [...Array(30).fill('add'), ...Array.from({ length: cycles }, () => ['del', 'add']).flat(), ...Array(30).fill('del')];
     const writes = [

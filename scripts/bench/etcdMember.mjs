@@ -79,6 +79,14 @@ export async function startEtcdCluster({ members = 3, parentDir = tmpdir() } = {
       const response = await fetch(`${clientUrls[0]}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/berth-bench-revision').toString('base64') }) });
       return Number((await response.json()).header.revision);
     },
+    /** How many keys start with `prefix` (a count-only range: nothing is transferred). */
+    async countKeys(prefix) {
+      const end = Buffer.from(prefix);
+      end[end.length - 1] += 1;
+      const body = { key: Buffer.from(prefix).toString('base64'), range_end: end.toString('base64'), count_only: true };
+      const response = await fetch(`${clientUrls[0]}/v3/kv/range`, { method: 'POST', body: JSON.stringify(body) });
+      return Number((await response.json()).count ?? 0);
+    },
     stop,
   };
 }

@@ -1,11 +1,10 @@
 // results.json -> results.md (the README quotes it; run.mjs also prints it).
 import { renderCluster } from './clusterReport.mjs';
 import { explainGaps } from './gapAnalysis.mjs';
-import { fixed, ms, ratio, table } from './reportFormat.mjs';
+import { fixed, ms, perSec, ratio, table } from './reportFormat.mjs';
 import { evaluateTargets, formatCount } from './targets.mjs';
 
 const mb = (s) => (s?.median == null ? '–' : `${fixed(s.median)} MB (${fixed(s.min)}–${fixed(s.max)})`);
-const perSec = (s) => (s?.median == null ? '–' : `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})`);
 const plainMs = (value) => (value == null ? '–' : `${fixed(value)} ms`);
 
 export function renderMarkdown(results) {

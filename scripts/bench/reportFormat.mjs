@@ -11,3 +11,4 @@ export function table(header, rows) {
 
 export const ms = (s) => (s?.median == null ? '–' : `${fixed(s.median)} ms (${fixed(s.min)}–${fixed(s.max)})`);
 export const ratio = (s) => (s?.median == null ? '–' : `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`);
+export const perSec = (s) => (s?.median == null ? '–' : `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})`);
