@@ -112,6 +112,8 @@ describe('npm run bench (smoke, --quick)', () => {
     const add = object(cluster().addVsFile, 'addVsFile');
     expect(add.claimsDuringRounds).toBe(0);
     expect(add.ownedBlocksBefore).toBe(1);
+    expect(add.ownedBlocksAfter).toBe(1);
+    expectSummary(object(object(add.byCall, 'byCall').ratios, 'byCall.ratios').allocateP50, 'byCall.ratios.allocateP50');
     for (const level of list(add.levels, 'levels').map((l) => object(l, 'level'))) {
       expectSummary(object(level.ratios, 'ratios').allocateP50, 'ratios.allocateP50');
       expectSummary(object(level.cluster, 'cluster').allocateP50Ms, 'cluster.allocateP50Ms');

@@ -117,10 +117,21 @@ async function compareAdd({ dir, fileConfig, node, profile, log }) {
         insideDaemon: { file: inside('file'), cluster: inside('cluster') },
       });
     }
+    log(`cluster: ADD, cluster node and file node alternating call by call, ${profile.clusterAddRounds} rounds of ${profile.clusterAddRoundMs} ms`);
+    const alternating = (await runClusterLoad({ mode: 'alternate', sockets: [file.socketPath, cluster.socketPath], rounds: profile.clusterAddRounds, roundMs: profile.clusterAddRoundMs, warmupMs: profile.clusterAddWarmupMs, pool: CLUSTER_POOL.name })).rounds;
+    const byCall = {
+      rounds: alternating.length,
+      file: { allocateP50Ms: summarize(alternating.map(([f]) => f.allocateMs.p50)), allocateP99Ms: summarize(alternating.map(([f]) => f.allocateMs.p99)) },
+      cluster: { allocateP50Ms: summarize(alternating.map(([, c]) => c.allocateMs.p50)), allocateP99Ms: summarize(alternating.map(([, c]) => c.allocateMs.p99)) },
+      ratios: {
+        allocateP50: pairedRatio(alternating.map(([, c]) => c.allocateMs.p50), alternating.map(([f]) => f.allocateMs.p50)),
+        allocateP99: pairedRatio(alternating.map(([, c]) => c.allocateMs.p99), alternating.map(([f]) => f.allocateMs.p99)),
+      },
+    };
     const claimsAfter = await scrapeMetrics(cluster.metricsUrl);
     const claims = (metrics) => counter(metrics, 'berth_cluster_claims_total', {});
     return {
-      rounds: profile.clusterAddRounds, roundMs: profile.clusterAddRoundMs, levels,
+      rounds: profile.clusterAddRounds, roundMs: profile.clusterAddRoundMs, levels, byCall,
       ownedBlocksBefore: blocksBefore.length, ownedBlocksAfter: (await servedBlocks(cluster.client, CLUSTER_POOL.name)).length,
       claimsDuringRounds: claims(claimsAfter) - claims(claimsBefore),
     };
@@ -232,14 +243,15 @@ async function clusterThroughput({ etcd, node, profile, log }) {
     const keysAdded = (await etcd.countKeys('/berth/')) - keysBefore;
     const rounds = [];
     const single = [];
-    // Each round also loads one of the nodes alone with the same calls in flight, in alternating
-    // order: on one machine the cluster-wide figure is only meaningful against that reference.
+    // Each round also loads node-00 alone with the same calls in flight, in alternating order: on
+    // one machine the cluster-wide figure is only meaningful against that reference. More calls in
+    // flight than a block holds: node-00 claims a second block in the first round's warm-up.
     const spec = { roundMs: profile.clusterWideRoundMs, pool: CLUSTER_POOL.name };
     for (let r = 0; r < profile.clusterWideRounds; r++) {
       log(`cluster: ADD+DEL on all ${count} nodes at once (${profile.clusterPerNode} in flight on each), then on one alone; round ${r + 1} of ${profile.clusterWideRounds}`);
       const warmupMs = r === 0 ? profile.clusterAddWarmupMs : 0;
       const all = () => runClusterLoad({ ...spec, sockets: nodes.map((n) => n.socketPath), perNode: profile.clusterPerNode, warmupMs });
-      const one = () => runClusterLoad({ ...spec, sockets: [nodes[r % count].socketPath], perNode: count * profile.clusterPerNode, warmupMs });
+      const one = () => runClusterLoad({ ...spec, sockets: [nodes[0].socketPath], perNode: count * profile.clusterPerNode, warmupMs });
       if (r % 2 === 0) {
         rounds.push(await all());
         single.push(await one());

@@ -4,6 +4,8 @@
 // cluster's nodes are). Run as its own process with one JSON argument, prints one JSON line:
 //   { sockets: [path...], perNode: N in flight on each, roundMs, warmupMs, pool }
 //   -> { pairs, seconds, callsPerSec, callMs: {p50, p99, mean}, allocateMs, perNodeCallsPerSec: {min, max}, errors }
+// With mode "alternate" ({ sockets, rounds, roundMs, warmupMs, pool }): one call at a time,
+// alternating between the sockets -> { rounds: [[{ pairs, allocateMs: {p50, p99} } per socket] per round] }
 // Imported, it gives the bench section the same gRPC calls (connect, unary) for its own steps.
 import { credentials } from '@grpc/grpc-js';
 import { pathToFileURL } from 'node:url';
@@ -69,9 +71,46 @@ async function loadAll(clients, { perNode, roundMs, pool }) {
   };
 }
 
+/**
+ * One call at a time, alternating between the targets pair by pair (the order flips every pair),
+ * so both see the same moment's machine load: drift on a shared machine cancels call by call.
+ */
+async function alternate(clients, { rounds, roundMs, warmupMs, pool }) {
+  const pair = async (client, id, into) => {
+    const t = process.hrtime.bigint();
+    await unary(client, 'Allocate', allocateRequest(id, pool));
+    into?.push(msSince(t));
+    await unary(client, 'Release', releaseRequest(id, pool));
+  };
+  let sequence = 0;
+  const run = async (ms, samples) => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; msSince(started) < ms; i++) {
+      for (let k = 0; k < clients.length; k++) {
+        const target = (i + k) % clients.length;
+        await pair(clients[target], `alt-${process.pid}-${sequence++}`, samples?.[target]);
+      }
+    }
+  };
+  await run(warmupMs);
+  const results = [];
+  for (let r = 0; r < rounds; r++) {
+    const samples = clients.map(() => []);
+    await run(roundMs, samples);
+    results.push(samples.map((values) => ({ pairs: values.length, allocateMs: { p50: round(percentile(values, 50)), p99: round(percentile(values, 99)) } })));
+  }
+  return results;
+}
+
 async function main() {
   const spec = JSON.parse(process.argv[2] ?? '{}');
   const clients = await Promise.all(spec.sockets.map(connect));
+  if (spec.mode === 'alternate') {
+    const rounds = await alternate(clients, spec);
+    for (const client of clients) client.close();
+    process.stdout.write(`${JSON.stringify({ rounds })}\n`);
+    return;
+  }
   if (spec.warmupMs > 0) await loadAll(clients, { ...spec, roundMs: spec.warmupMs });
   const result = await loadAll(clients, spec);
   for (const client of clients) client.close();

@@ -11,13 +11,16 @@ export function renderCluster(cluster) {
     `One etcd of the section's own: ${cluster.etcd}. Cluster pool \`${cluster.pool.name}\` ${cluster.pool.subnet} in /${cluster.pool.blockSize} blocks; every berthd below is a real process with its own database and socket, all on that etcd.`, ''];
 
   out.push('**Cluster-mode ADD against file-mode ADD** (owned free block)', '',
-    `Two berthds, one serving a file pool ${cluster.filePool.subnet}, one a cluster pool whose block it already owns; the same load client drives Allocate+Release pairs on each, alternating, ${addVsFile.rounds} rounds of ${addVsFile.roundMs} ms per daemon. ` +
+    `Two berthds, one serving a file pool ${cluster.filePool.subnet}, one a cluster pool whose block it already owns; one load client process drives Allocate+Release pairs on both: at 1 in flight alternating call by call (the order flipping every pair) for ${addVsFile.byCall.rounds} rounds of ${addVsFile.roundMs} ms, so both see the same moment's load; at 1 and 16 in flight also daemon by daemon, ${addVsFile.rounds} interleaved rounds of ${addVsFile.roundMs} ms each. ` +
     `Block claims during the rounds: ${addVsFile.claimsDuringRounds} (owned blocks ${addVsFile.ownedBlocksBefore} before, ${addVsFile.ownedBlocksAfter} after), so no ADD waited on etcd: this is the serving path alone. Ratios are cluster / file, median (min–max) of per-round ratios.`, '',
-    table(['In flight', 'file Allocate p50 / p99', 'cluster Allocate p50 / p99', 'Allocate p50 cluster / file', 'Allocate p99 cluster / file', 'calls/s cluster / file', 'inside berthd, Allocate mean: file, cluster'],
-      addVsFile.levels.map((l) => [String(l.concurrency),
+    table(['In flight', 'file Allocate p50 / p99', 'cluster Allocate p50 / p99', 'Allocate p50 cluster / file', 'Allocate p99 cluster / file', 'calls/s cluster / file', 'inside berthd, Allocate mean: file, cluster'], [
+      ['1, alternating call by call', `${fixed(addVsFile.byCall.file.allocateP50Ms.median)} / ${fixed(addVsFile.byCall.file.allocateP99Ms.median)} ms`,
+        `${fixed(addVsFile.byCall.cluster.allocateP50Ms.median)} / ${fixed(addVsFile.byCall.cluster.allocateP99Ms.median)} ms`,
+        ratio(addVsFile.byCall.ratios.allocateP50), ratio(addVsFile.byCall.ratios.allocateP99), '–', '–'],
+      ...addVsFile.levels.map((l) => [`${l.concurrency}, interleaved rounds`,
         `${fixed(l.file.allocateP50Ms.median)} / ${fixed(l.file.allocateP99Ms.median)} ms`, `${fixed(l.cluster.allocateP50Ms.median)} / ${fixed(l.cluster.allocateP99Ms.median)} ms`,
         ratio(l.ratios.allocateP50), ratio(l.ratios.allocateP99), ratio(l.ratios.callsPerSec),
-        `${fixed(l.insideDaemon.file.meanMs)} ms, ${fixed(l.insideDaemon.cluster.meanMs)} ms`])), '');
+        `${fixed(l.insideDaemon.file.meanMs)} ms, ${fixed(l.insideDaemon.cluster.meanMs)} ms`])]), '');
 
   const storm = simulation.storm;
   out.push('**Block claim latency** (BlockClaimer over EtcdClaimStore: the protocol code berthd runs, bundled from daemon/src/cluster)', '',
