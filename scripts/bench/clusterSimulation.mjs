@@ -209,7 +209,7 @@ function renderText(r) {
     `Cluster simulation (${r.etcd}; load average at the end ${r.loadAverage.join(' ')})`,
     `  ${s.nodes} nodes start together on ${s.subnet} in /26 (${s.blocksInPool} blocks), ${s.clients} etcd clients, ${s.concurrency} claims in flight:`,
     `    converged in ${(s.convergeMs / 1000).toFixed(1)} s; ${s.claimed} claimed, ${s.failed} failed; lost races ${s.lostRaces}; pool listings ${s.listings}`,
-    `    blocks in etcd ${s.blocksInEtcd}, duplicate owners ${s.duplicateBlocks}; keys under /berth ${s.keys}; etcd DB ${(s.dbBytes / 2 ** 20).toFixed(1)} MiB (${(s.dbInUseBytes / 2 ** 20).toFixed(1)} MiB in use)`,
+    `    blocks in etcd ${s.blocksInEtcd}, duplicate owners ${s.duplicateBlocks}; keys under /berth-sim ${s.keys}; etcd DB ${(s.dbBytes / 2 ** 20).toFixed(1)} MiB (${(s.dbInUseBytes / 2 ** 20).toFixed(1)} MiB in use)`,
     ...(s.failed > 0 ? [`    failures: ${s.failures.join(' | ')}; ${s.claimedOnRetry} of them claimed on the node's next attempt`] : []),
     `    blocks in etcd that no node was told it owns (orphans): ${s.orphanBlocks}; usage writes that failed: ${s.usageFailures}`,
     `    claim latency during the storm p50 ${s.stormClaimMs.p50} ms, p99 ${s.stormClaimMs.p99} ms`,
