@@ -160,7 +160,7 @@ export class ClusterBlockSupply {
     const state = this.options.registry.find('address', pool);
     const config = this.pools.get(pool);
     if (!state || !config || !this.connected || this.claiming.has(pool) || this.refused.has(pool)) return;
-    if (state.usage().free < lowWater(config)) void this.claim(pool).catch(() => undefined);
+    if (state.free() < lowWater(config)) void this.claim(pool).catch(() => undefined);
   }
 
   private schedule(): void {
