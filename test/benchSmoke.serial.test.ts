@@ -114,6 +114,9 @@ describe('npm run bench (smoke, --quick)', () => {
     expect(add.ownedBlocksBefore).toBe(1);
     expect(add.ownedBlocksAfter).toBe(1);
     expectSummary(object(object(add.byCall, 'byCall').ratios, 'byCall.ratios').allocateP50, 'byCall.ratios.allocateP50');
+    const cpu = object(object(add.byCall, 'byCall').cpuPerPairUs, 'byCall.cpuPerPairUs');
+    expect(typeof cpu.file).toBe('number');
+    expect(typeof cpu.cluster).toBe('number');
     for (const level of list(add.levels, 'levels').map((l) => object(l, 'level'))) {
       expectSummary(object(level.ratios, 'ratios').allocateP50, 'ratios.allocateP50');
       expectSummary(object(level.cluster, 'cluster').allocateP50Ms, 'cluster.allocateP50Ms');

@@ -4,6 +4,7 @@ import { fixed, ms, perSec, ratio, table } from './reportFormat.mjs';
 
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const count = (n) => n.toLocaleString('en-US');
+const cpuCell = (cpu) => (cpu ? `${cpu.file} µs, ${cpu.cluster} µs (${cpu.ratio?.toFixed(2) ?? '–'}×)` : '–');
 
 export function renderCluster(cluster) {
   const { addVsFile, churn, clusterWide, simulation } = cluster;
@@ -13,14 +14,15 @@ export function renderCluster(cluster) {
   out.push('**Cluster-mode ADD against file-mode ADD** (owned free block)', '',
     `Two berthds, one serving a file pool ${cluster.filePool.subnet}, one a cluster pool whose block it already owns; one load client process drives Allocate+Release pairs on both: at 1 in flight alternating call by call (the order flipping every pair) for ${addVsFile.byCall.rounds} rounds of ${addVsFile.roundMs} ms, so both see the same moment's load; at 1 and 16 in flight also daemon by daemon, ${addVsFile.rounds} interleaved rounds of ${addVsFile.roundMs} ms each. ` +
     `Block claims during the rounds: ${addVsFile.claimsDuringRounds} (owned blocks ${addVsFile.ownedBlocksBefore} before, ${addVsFile.ownedBlocksAfter} after), so no ADD waited on etcd: this is the serving path alone. Ratios are cluster / file, median (min–max) of per-round ratios.`, '',
-    table(['In flight', 'file Allocate p50 / p99', 'cluster Allocate p50 / p99', 'Allocate p50 cluster / file', 'Allocate p99 cluster / file', 'calls/s cluster / file', 'inside berthd, Allocate mean: file, cluster'], [
+    table(['In flight', 'file Allocate p50 / p99', 'cluster Allocate p50 / p99', 'Allocate p50 cluster / file', 'Allocate p99 cluster / file', 'calls/s cluster / file', 'inside berthd, Allocate mean: file, cluster', 'berthd CPU per ADD+DEL pair: file, cluster (cluster / file)'], [
       ['1, alternating call by call', `${fixed(addVsFile.byCall.file.allocateP50Ms.median)} / ${fixed(addVsFile.byCall.file.allocateP99Ms.median)} ms`,
         `${fixed(addVsFile.byCall.cluster.allocateP50Ms.median)} / ${fixed(addVsFile.byCall.cluster.allocateP99Ms.median)} ms`,
-        ratio(addVsFile.byCall.ratios.allocateP50), ratio(addVsFile.byCall.ratios.allocateP99), '–', '–'],
+        ratio(addVsFile.byCall.ratios.allocateP50), ratio(addVsFile.byCall.ratios.allocateP99), '–', '–', cpuCell(addVsFile.byCall.cpuPerPairUs)],
       ...addVsFile.levels.map((l) => [`${l.concurrency}, interleaved rounds`,
         `${fixed(l.file.allocateP50Ms.median)} / ${fixed(l.file.allocateP99Ms.median)} ms`, `${fixed(l.cluster.allocateP50Ms.median)} / ${fixed(l.cluster.allocateP99Ms.median)} ms`,
         ratio(l.ratios.allocateP50), ratio(l.ratios.allocateP99), ratio(l.ratios.callsPerSec),
-        `${fixed(l.insideDaemon.file.meanMs)} ms, ${fixed(l.insideDaemon.cluster.meanMs)} ms`])]), '');
+        `${fixed(l.insideDaemon.file.meanMs)} ms, ${fixed(l.insideDaemon.cluster.meanMs)} ms`, cpuCell(l.cpuPerPairUs)])]), '',
+    'CPU per pair: user+system time of each berthd process over the rounds (/proc), divided by the pairs it served; the cluster node\'s includes its background work (etcd liveness, the 1 s sync, usage reports). It moves far less with the machine\'s load than latency does.', '');
 
   const storm = simulation.storm;
   out.push('**Block claim latency** (BlockClaimer over EtcdClaimStore: the protocol code berthd runs, bundled from daemon/src/cluster)', '',
