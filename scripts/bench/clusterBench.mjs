@@ -135,7 +135,7 @@ async function compareAdd({ dir, fileConfig, node, profile, log }) {
     log(`cluster: ADD, cluster node and file node alternating call by call, ${profile.clusterAddRounds} rounds of ${profile.clusterAddRoundMs} ms`);
     const cpuBefore = { file: cpuSeconds(file.child.pid), cluster: cpuSeconds(cluster.child.pid) };
     const alternating = (await runClusterLoad({ mode: 'alternate', sockets: [file.socketPath, cluster.socketPath], rounds: profile.clusterAddRounds, roundMs: profile.clusterAddRoundMs, warmupMs: profile.clusterAddWarmupMs, pool: CLUSTER_POOL.name })).rounds;
-    const pairs = (side) => alternating.reduce((sum, round) => sum + round[side].pairs, 0);
+    const pairs = (side) => alternating.reduce((sum, r) => sum + r[side].pairs, 0);
     const cpu = { file: round(((cpuSeconds(file.child.pid) - cpuBefore.file) * 1e6) / pairs(0), 0), cluster: round(((cpuSeconds(cluster.child.pid) - cpuBefore.cluster) * 1e6) / pairs(1), 0) };
     const byCall = {
       rounds: alternating.length, cpuPerPairUs: { ...cpu, ratio: cpu.file > 0 ? round(cpu.cluster / cpu.file) : null },
