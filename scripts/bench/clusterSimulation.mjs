@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Cluster pool engine bench, against a real etcd (one member, started here):
+// Cluster pool engine bench, against a real etcd (one member started here when run alone; the
+// bench's cluster section, clusterBench.mjs, passes its 3-member etcd instead):
 //  1. N simulated nodes (default 5,000) start together and each claim a block through the same
 //     BlockClaimer code berthd uses: time to converge, lost races, keys and etcd DB size.
 //  2. Block claim latency p50/p99 on a quiet etcd (one claim at a time).
