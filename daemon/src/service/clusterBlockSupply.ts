@@ -210,7 +210,7 @@ export class ClusterBlockSupply {
     // (an ADD that needs a block still asks at once, in needBlock).
     const noFreeBlock = this.claimErrors.get(pool);
     if (noFreeBlock && Date.now() - noFreeBlock.atMs < (this.options.reconcileMs ?? 10_000)) return;
-    if (state.usage().free < lowWater(config)) void this.claim(pool).catch(() => undefined);
+    if (state.free() < lowWater(config)) void this.claim(pool).catch(() => undefined);
   }
 
   private schedule(): void {

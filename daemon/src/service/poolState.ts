@@ -88,13 +88,21 @@ export class PoolState extends ServedPoolBase<PoolConfig> {
     return gateway === undefined ? { prefixLength } : { prefixLength, gateway };
   }
 
+  /**
+   * Addresses free allocation can still pick. Apart from usage() because a cluster pool checks it
+   * after every ADD (claim ahead?), and usage() also re-derives the reserved count from the config
+   * by interval arithmetic: about a tenth of the ADD path's CPU at 16 calls in flight.
+   */
+  free(): bigint {
+    return this.size - this.allocatable.reduce((sum, interval) => sum + this.taken.countWithin(interval), 0n);
+  }
+
   usage(): AddressPoolUsage {
-    const heldAllocatable = this.allocatable.reduce((sum, interval) => sum + this.taken.countWithin(interval), 0n);
     const preAllocated = BigInt(this.config.preAllocations.length);
     return {
       size: this.size + preAllocated,
       allocated: this.taken.size,
-      free: this.size - heldAllocatable,
+      free: this.free(),
       reserved: reservedCount(this.config),
       preAllocated,
       cooling: BigInt(this.coolingCount),
