@@ -46,7 +46,8 @@ export class PoolState {
     /** Everything the pool may hand out to someone, pre-allocated addresses included. */
     readonly assignable: readonly AddressInterval[],
     readonly size: bigint,
-    readonly taken: TakenAddressSet,
+    /** Replaced only by reloadHeld. */
+    public taken: TakenAddressSet,
     cursor: bigint | undefined,
     coolingCount: number,
   ) {
@@ -56,11 +57,18 @@ export class PoolState {
   }
 
   static load(config: PoolConfig, store: LeaseStore): PoolState {
-    const bounds = cidrBounds(config.subnet);
     const allocatable = allocatableIntervals(config);
-    const taken = TakenAddressSet.fromSorted(store.addressesWithin(config.addressSpace, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
-    return new PoolState(config, allocatable, assignableIntervals(config), countAddresses(allocatable), taken,
+    return new PoolState(config, allocatable, assignableIntervals(config), countAddresses(allocatable), loadTaken(config, store),
       store.cursor(config.name), store.coolingCount(config.name));
+  }
+
+  /**
+   * Re-reads what is held from the database: after a restore of a million leases is rolled back,
+   * cheaper than having remembered each address it held.
+   */
+  reloadHeld(store: LeaseStore): void {
+    this.taken = loadTaken(this.config, store);
+    this.coolingCount = store.coolingCount(this.config.name);
   }
 
   get name(): string {
@@ -121,6 +129,11 @@ export class PoolState {
       cooling: BigInt(this.coolingCount),
     };
   }
+}
+
+function loadTaken(config: PoolConfig, store: LeaseStore): TakenAddressSet {
+  const bounds = cidrBounds(config.subnet);
+  return TakenAddressSet.fromSorted(store.addressesWithin(config.addressSpace, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
 }
 
 export function ownerMatches(owner: PreAllocationOwner, requester: Requester): boolean {
