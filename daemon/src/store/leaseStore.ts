@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { AddressInUseError } from '../errors.ts';
 import { addressFromKey, addressKey, formatAddress, type IpFamily } from '../ip/address.ts';
 import type { LeaseFilter, LeaseRecord, LeaseState, NewLease } from './leaseRecord.ts';
-import { migrations, schemaVersion } from './migrations.ts';
+import { migrate } from './migrations.ts';
 import { ImportStaging } from './importStaging.ts';
 import { ClusterBlockStore } from './clusterBlockStore.ts';
 import { PrefixLeaseStore } from './prefixLeaseStore.ts';
@@ -374,19 +374,6 @@ export interface LeasePageKey {
 }
 
 class CorruptDatabase extends Error {}
-
-function migrate(db: Database.Database, path: string): void {
-  const current = Number(db.pragma('user_version', { simple: true }));
-  if (current > schemaVersion) {
-    throw new StoreOpenError(path, `its schema version ${current} is newer than this berthd understands (${schemaVersion}); run the newer berthd or restore a backup made for this version`);
-  }
-  for (let version = current; version < schemaVersion; version++) {
-    db.transaction(() => {
-      db.exec(migrations[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
-}
 
 function toRecord(row: LeaseRow): LeaseRecord {
   return {
