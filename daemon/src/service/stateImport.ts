@@ -153,6 +153,7 @@ export class StreamedImport {
   private readonly staging: ImportStaging;
   /** The pool object each staged lease was checked against: a config reload replaces a changed pool. */
   private readonly checkedAgainst = new Map<string, ServedPool>();
+  private committing = false;
 
   constructor(private readonly deps: ServiceDeps) {
     this.staging = deps.store.openImportStaging();
@@ -173,6 +174,7 @@ export class StreamedImport {
   }
 
   async commit(log: Logger): Promise<ImportResult> {
+    this.committing = true;
     try {
       const result = await this.deps.commitQueue.submitStepwise((unit) => this.restore(unit));
       log.info({ event: 'leases.imported', streamed: true, ...result }, 'leases imported');
@@ -182,9 +184,13 @@ export class StreamedImport {
     }
   }
 
-  /** The stream failed or was cancelled: nothing of it is kept. */
+  /**
+   * The stream failed or was cancelled: nothing of it is kept. Once its restore has begun, the
+   * restore ends as it would have (and `commit` drops the staging): a table dropped under it
+   * would only fail it halfway.
+   */
   discard(): void {
-    this.staging.drop();
+    if (!this.committing) this.staging.drop();
   }
 
   /** Inside the restoring transaction, a step per turn (see CommitQueue.submitStepwise). */

@@ -9,6 +9,7 @@
 // Prefix leases (one per owner and pool: few) wait as JSON text. The temp file is unlinked by
 // SQLite at once, so nothing is left behind if berthd dies mid-stream.
 import type Database from 'better-sqlite3';
+import { OverloadedError } from '../errors.ts';
 import { addressFromKey, addressKey, formatAddress, type IpFamily } from '../ip/address.ts';
 import type { NewLease } from './leaseRecord.ts';
 
@@ -41,6 +42,7 @@ export class ImportStaging {
   private dropped = false;
 
   constructor(private readonly db: Database.Database, id: number) {
+    refuseDuringRestore(db);
     this.leases = `temp.import_leases_${id}`;
     this.prefixes = `temp.import_prefixes_${id}`;
     db.exec(`CREATE TABLE ${this.leases} (seq INTEGER PRIMARY KEY, ${COLUMNS.replace(/\s+/g, ' ')});
@@ -143,10 +145,17 @@ export class ImportStaging {
   }
 
   private inTransaction(run: () => void): void {
-    // Inside a transaction already (a restore stepping through its turns): the rows join it.
-    if (this.db.inTransaction) run();
-    else this.db.transaction(run)();
+    refuseDuringRestore(this.db);
+    this.db.transaction(run)();
   }
+}
+
+/**
+ * Between event-loop turns a transaction is open only while another import is being restored
+ * (CommitQueue.submitStepwise): rows staged now would join it and vanish if it were rolled back.
+ */
+function refuseDuringRestore(db: Database.Database): void {
+  if (db.inTransaction) throw new OverloadedError('another import is being restored; nothing of this one was kept: run it again when that one has finished');
 }
 
 function text(key: Buffer, family: number): string {
