@@ -154,6 +154,7 @@ export class StreamedImport {
   /** The pool object each staged lease was checked against: a config reload replaces a changed pool. */
   private readonly checkedAgainst = new Map<string, ServedPool>();
   private committing = false;
+  private abandoned = false;
 
   constructor(private readonly deps: ServiceDeps) {
     this.staging = deps.store.openImportStaging();
@@ -185,11 +186,12 @@ export class StreamedImport {
   }
 
   /**
-   * The stream failed or was cancelled: nothing of it is kept. Once its restore has begun, the
-   * restore ends as it would have (and `commit` drops the staging): a table dropped under it
-   * would only fail it halfway.
+   * The stream failed or was cancelled: nothing of it is kept. grpc-js may report a cancelled
+   * stream's end first, so its restore may be queued or under way: it stops at its next step and
+   * is rolled back (and `commit` drops the staging).
    */
   discard(): void {
+    this.abandoned = true;
     if (!this.committing) this.staging.drop();
   }
 
@@ -207,35 +209,42 @@ export class StreamedImport {
       requireSameAddressSpace(checked.addressSpace, pool, `leases (pool "${name}").address_space`);
       for (const page of this.staging.addressPages(name, STREAM_PAGE)) {
         for (const entry of page) requireAssignable(pool, entry.address, entry.family, formatAddress(entry.address, entry.family), `leases[${entry.index}].address`);
-        yield;
+        yield* this.turn();
       }
     }
     const outcome = new ImportOutcome();
+    yield* this.turn();
     const now = this.deps.now ?? Date.now;
     let index = 0;
     for (const page of this.staging.prefixPages(STREAM_PAGE)) {
       outcome.apply(page.map((body) => preparePrefix(this.deps, JSON.parse(body) as ImportedPrefix, `prefixes[${index++}]`, now)), unit);
-      yield;
+      yield* this.turn();
     }
     let inserted = 0;
     for (let from = 0; from < this.leaseCount; from += RESTORE_STEP) {
       inserted += this.staging.restoreRange(from, Math.min(this.leaseCount, from + RESTORE_STEP));
-      yield;
+      yield* this.turn();
     }
     if (inserted < this.leaseCount) {
       const conflicts = this.staging.conflicts(LISTED_CONFLICTS);
       outcome.noteConflicts(conflicts.listed.map((conflict) => `leases[${conflict.index}]: ${conflict.problem}`), conflicts.total);
-      yield;
+      yield* this.turn();
     }
     outcome.throwConflicts();
     // The pools' held addresses as the database now has them: one ordered read per pool, cheaper
     // than a million single inserts into the set.
     for (const name of names) {
       pools.find('address', name)!.reloadHeld(store);
-      yield;
+      yield* this.turn();
     }
     outcome.countRestored(inserted, this.leaseCount - inserted);
     return outcome.result();
+  }
+
+  /** One step's end: the next runs in a later turn, unless the client has gone (then nothing is kept). */
+  private *turn(): Generator<void, void> {
+    yield;
+    if (this.abandoned) throw new InvalidArgumentError('the client cancelled the import before it was restored; nothing was imported');
   }
 }
 
