@@ -104,7 +104,10 @@ function renderBackup(backup) {
     table(['Step', 'Time', 'berthd peak RSS'], [
       ['export', `${fixed(backup.export.ms / 1000)} s`, `${fixed(backup.export.berthdPeakRssMb)} MB`],
       ['import', `${fixed(backup.import.ms / 1000)} s`, `${fixed(backup.import.berthdPeakRssMb)} MB`],
-    ]), ''];
+    ]), '',
+    ...(backup.addsDuringImport ? [
+      `While the import ran, one ADD every 100 ms in another pool (${backup.addsDuringImport.count} ADDs, ${backup.addsDuringImport.failed} failed): median ${fixed(backup.addsDuringImport.medianMs)} ms, p99 ${fixed(backup.addsDuringImport.p99Ms)} ms, max ${fixed(backup.addsDuringImport.maxMs)} ms. The leases arrive and are staged without holding up writes; the restore itself is one transaction, and writes wait for it (the max).`, '',
+    ] : [])];
 }
 
 function renderMemory({ shim, scale }) {

@@ -70,7 +70,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
       ...(deps.clusterStatus ? { cluster: deps.clusterStatus() } : {}),
     })),
     AllocatePrefix: unary<AllocatePrefixRequest>(deps, 'AllocatePrefix', async (request, context) => {
-      const prefix = toPrefixLeaseMessage(await prefixService.allocatePrefix(request, context.log));
+      const prefix = toPrefixLeaseMessage(await prefixService.allocatePrefix({ ...request, deadlineMs: context.deadlineMs }, context.log));
       context.audited = true;
       return { prefix };
     }),

@@ -87,7 +87,8 @@ export class IpamService {
       const submit = () => this.commitQueue.submit((unit) => {
         const pools = this.pools.select(command.pools, command.poolSelector);
         return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools, command), unit);
-      });
+        // A caller that gave up while this waited is not given a lease nobody knows of; it retries.
+      }, command.deadlineMs === undefined ? {} : { deadlineMs: command.deadlineMs });
       let allocations: Awaited<ReturnType<typeof submit>>;
       for (let waits = 0; ; waits++) {
         try {

@@ -40,7 +40,8 @@ export class PoolState extends ServedPoolBase<PoolConfig> {
     /** Everything the pool may hand out to someone, pre-allocated addresses included. */
     readonly assignable: readonly AddressInterval[],
     readonly size: bigint,
-    readonly taken: TakenAddressSet,
+    /** Replaced only by reloadHeld. */
+    public taken: TakenAddressSet,
     cursor: bigint | undefined,
     coolingCount: number,
   ) {
@@ -50,11 +51,18 @@ export class PoolState extends ServedPoolBase<PoolConfig> {
   }
 
   static load(config: PoolConfig, store: LeaseStore): PoolState {
-    const bounds = cidrBounds(config.subnet);
     const allocatable = allocatableIntervals(config);
-    const taken = TakenAddressSet.fromSorted(store.addressesWithin(config.addressSpace, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
-    return new PoolState(config, allocatable, assignableIntervals(config), countAddresses(allocatable), taken,
+    return new PoolState(config, allocatable, assignableIntervals(config), countAddresses(allocatable), loadTaken(config, store),
       store.cursor(config.name), store.coolingCount(config.name));
+  }
+
+  /**
+   * Re-reads what is held from the database: after a restore of a million leases is rolled back,
+   * cheaper than having remembered each address it held.
+   */
+  reloadHeld(store: LeaseStore): void {
+    this.taken = loadTaken(this.config, store);
+    this.coolingCount = store.coolingCount(this.config.name);
   }
 
   /** The span of an address lease is one address. */
@@ -108,6 +116,11 @@ export class PoolState extends ServedPoolBase<PoolConfig> {
       cooling: BigInt(this.coolingCount),
     };
   }
+}
+
+function loadTaken(config: PoolConfig, store: LeaseStore): TakenAddressSet {
+  const bounds = cidrBounds(config.subnet);
+  return TakenAddressSet.fromSorted(store.addressesWithin(config.addressSpace, bounds.first, bounds.last), { start: bounds.first, end: bounds.last });
 }
 
 function ownerMatches(owner: PreAllocationOwner, requester: Requester): boolean {

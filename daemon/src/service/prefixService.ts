@@ -49,7 +49,7 @@ export class PrefixService {
       const { lease, fresh } = await this.commitQueue.submit((unit) => {
         const pool = this.resolve(command.pool);
         return this.allocateInTransaction(command, pool, parseWantedPrefix(command, pool), unit);
-      });
+      }, command.deadlineMs === undefined ? {} : { deadlineMs: command.deadlineMs });
       const prefix = formatCidr(lease.first, lease.prefixLength, lease.family);
       if (fresh) {
         log.info({ event: 'prefix.allocated', pool: lease.pool, prefix, owner: lease.owner, latencyMs: elapsedMs(started) }, 'prefix allocated');

@@ -108,6 +108,15 @@ export class LeaseStore {
     }
   }
 
+  /** Begins a transaction that spans event-loop turns (the commit queue's stepwise work). */
+  openTransaction(): { commit(): void; rollback(): void } {
+    this.statements.begin.run();
+    return {
+      commit: () => this.statements.commit.run(),
+      rollback: () => { if (this.db.inTransaction) this.statements.rollback.run(); },
+    };
+  }
+
   /**
    * Runs fn inside a savepoint of the current transaction: its changes are undone if it throws,
    * the rest of the transaction is not. Statements are prepared once (this runs per request).

@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { migrations, schemaVersion } from './migrations.ts';
+import { migrate } from './migrations.ts';
 import { StoreOpenError } from './storeOpenError.ts';
 
 /** The database at path, locked for this process, checked, and migrated to this berthd's schema. */
@@ -51,19 +51,6 @@ export function openDatabase(path: string): Database.Database {
 }
 
 class CorruptDatabase extends Error {}
-
-function migrate(db: Database.Database, path: string): void {
-  const current = Number(db.pragma('user_version', { simple: true }));
-  if (current > schemaVersion) {
-    throw new StoreOpenError(path, `its schema version ${current} is newer than this berthd understands (${schemaVersion}); run the newer berthd or restore a backup made for this version`);
-  }
-  for (let version = current; version < schemaVersion; version++) {
-    db.transaction(() => {
-      db.exec(migrations[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
-}
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
