@@ -1,4 +1,4 @@
-// The shipped executable's socket path (Bun.connect inside dist/berth; the unit tests of
+// The shipped executable's socket path (libc calls through Bun's FFI inside dist/berth; the unit tests of
 // cni-shim/src/http2 run node:net under Node) against real HTTP/2 servers doing what berthd may do
 // while a call is in flight: turn a connection away with GOAWAY before taking the stream, cut a
 // connection mid-response, answer over many DATA frames, and end a call at its grpc-timeout.
