@@ -7,7 +7,8 @@ import { UnaryExchange, type ExchangeRequest, type Http2Result } from './unaryEx
 
 /** Longest a single blocking poll lasts; berthd answers an idle call in a few ms. */
 const WAIT_SLICE_MS = 50;
-const READ_BUFFER_BYTES = 64 * 1024;
+/** berthd's answers are a few hundred bytes; a larger one takes more reads. */
+const READ_BUFFER_BYTES = 16 * 1024;
 
 export async function libcRequest(c: Libc, socketPath: string, request: ExchangeRequest, timeoutMs: number): Promise<Http2Result> {
   const budget = Math.max(1, Math.floor(timeoutMs));
@@ -32,7 +33,6 @@ export async function libcRequest(c: Libc, socketPath: string, request: Exchange
   const exchange = new UnaryExchange(request, { send, done: (settled) => { result = settled; } });
   try {
     send(exchange.start());
-    const buffer = new Uint8Array(READ_BUFFER_BYTES);
     while (result === undefined) {
       // A failed write (EPIPE: berthd closed) is reported once whatever berthd sent before it is read.
       const left = deadline - Date.now();
@@ -44,6 +44,8 @@ export async function libcRequest(c: Libc, socketPath: string, request: Exchange
         await new Promise((resolve) => setTimeout(resolve, 0));
         continue;
       }
+      // A buffer of its own for each read: the exchange may keep a partial frame across reads.
+      const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
       let read: number;
       try {
         read = c.read(fd, buffer);
@@ -57,8 +59,7 @@ export async function libcRequest(c: Libc, socketPath: string, request: Exchange
         exchange.closed(writeFailure);
         break;
       }
-      // Copied: the exchange may keep a partial frame across reads, and the buffer is reused.
-      exchange.receive(Buffer.from(buffer.subarray(0, read)));
+      exchange.receive(buffer.subarray(0, read));
     }
   } finally {
     c.close(fd);

@@ -4,7 +4,8 @@
 // VERSION; Bun's node:fs alone cost ~6 ms of CPU at first use.
 import { libc, LibcError, POLLIN, POLLOUT } from './libc.ts';
 
-const CHUNK_BYTES = 64 * 1024;
+/** A network config is a few hundred bytes; a larger one takes more reads. */
+const CHUNK_BYTES = 16 * 1024;
 
 /**
  * All of `fd` to its end, each chunk handed to `take` (which may throw to stop). A terminal is
