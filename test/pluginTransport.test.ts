@@ -94,4 +94,14 @@ describe('dist/berth against real HTTP/2 servers', () => {
     expect(result.json).toMatchObject({ code: 11 });
     expect(result.ms).toBeLessThan(10_000);
   });
+
+  it('a socket path holding a NUL byte is refused, not cut short at the NUL to reach another socket', async () => {
+    const handled: number[] = [];
+    await serve(() => undefined, (stream, index) => { handled.push(index); answer(stream); });
+    const result = await runShim({ command: 'ADD' }, networkConfig(`${socketPath}\u0000-elsewhere`, {}, { pools: ['v4'], timeoutSeconds: 1 }));
+    expect(result.code, result.stdout).toBe(1);
+    expect(result.json).toMatchObject({ code: 11 });
+    expect(result.json?.msg).toContain('NUL');
+    expect(handled).toEqual([]);
+  });
 });

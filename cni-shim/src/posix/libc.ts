@@ -44,6 +44,7 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   32: 'EPIPE', 36: 'ENAMETOOLONG', 88: 'ENOTSOCK', 91: 'EPROTOTYPE', 104: 'ECONNRESET', 107: 'ENOTCONN', 111: 'ECONNREFUSED',
 };
 const EINTR = 4;
+const EINVAL = 22;
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
@@ -107,6 +108,8 @@ function bind(): Libc | null {
     },
     isatty: (fd) => Number(c.isatty?.(fd)) === 1,
     connectUnix: (path) => {
+      // A NUL would cut the path short (or, first, name an abstract socket): node:net refuses it too.
+      if (path.includes('\0')) throw new LibcError('connect', EINVAL, 'a socket path holding a NUL byte');
       const address = new Uint8Array(SOCKADDR_UN_SIZE);
       address[0] = AF_UNIX;
       const written = Buffer.from(address.buffer).write(path, 2, 'utf8');
