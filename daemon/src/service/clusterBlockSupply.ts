@@ -10,8 +10,7 @@
 // of a block reclaimed while it was down; with the store unreachable they are served as they are.
 import type { Logger } from 'pino';
 import {
-  ClusterUnavailableError, NoFreeBlockError, type BlockClaimer, type CarvedPool, type ClaimStore, type ClusterBlock,
-  type ClusterPoolRegistry, type NodePresence,
+  ClusterUnavailableError, NoFreeBlockError, type CarvedPool, type ClusterBlock,
 } from '../cluster/index.ts';
 import { clusterPoolAsAddressPool } from '../config/clusterPoolRanges.ts';
 import type { ClusterPoolConfig } from '../config/types.ts';
@@ -23,26 +22,11 @@ import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PoolCatalogue } from './poolCatalogue.ts';
 import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
+import type { ClusterEngine, ClusterSupplyMetrics } from './clusterEngine.ts';
 import { definitionOf } from './clusterPoolDefinition.ts';
 import { releaseIdleBlocks } from './clusterIdleRelease.ts';
 import { blocksToAvoid, reconcilePool } from './clusterReconcile.ts';
 import { PoolState } from './poolState.ts';
-
-export interface ClusterEngine {
-  readonly store: ClaimStore;
-  readonly claimer: BlockClaimer;
-  readonly definitions: ClusterPoolRegistry;
-  readonly presence: NodePresence;
-}
-
-/** What the supply reports; metrics/clusterMetrics.ts is one (metrics/ sits above service/, never below). */
-export interface ClusterSupplyMetrics {
-  readonly connected: { set(value: number): void };
-  readonly claims: { inc(labels: { pool: string; result: string }): void };
-  readonly claimDuration: { observe(labels: { pool: string }, seconds: number): void };
-  readonly releases: { inc(labels: { pool: string; result: string }): void };
-  readonly badRecords: { set(value: number): void };
-}
 
 export interface ClusterBlockSupplyOptions {
   /** The cluster pools whose nodeSelector this node matches. */

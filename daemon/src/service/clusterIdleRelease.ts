@@ -6,7 +6,7 @@ import type { ClusterPoolConfig } from '../config/types.ts';
 import { formatCidr } from '../ip/address.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import type { ClusterEngine, ClusterSupplyMetrics } from './clusterBlockSupply.ts';
+import type { ClusterEngine, ClusterSupplyMetrics } from './clusterEngine.ts';
 import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
 import type { PoolCatalogue } from './poolCatalogue.ts';
 

@@ -11,7 +11,7 @@ import type { ClusterBlockRecord } from '../store/clusterBlockStore.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseRecord } from '../store/leaseRecord.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import type { ClusterEngine } from './clusterBlockSupply.ts';
+import type { ClusterEngine } from './clusterEngine.ts';
 
 export interface ReconcileContext {
   readonly engine: ClusterEngine;
