@@ -6,6 +6,7 @@ import {
   BlockClaimer, ClusterPoolRegistry, NoFreeBlockError, NodeAliveError, NodePresence, DefinitionMismatchError, PoolOverlapError,
   BlockSizeChangeError, ClusterUnavailableError, listNodes, listUsage, type ClusterPoolDefinition, type EtcdClaimStore,
 } from '../daemon/src/cluster/index.ts';
+import { parseCidr } from '../daemon/src/ip/address.ts';
 
 describe('block claims on a real 3-member etcd', () => {
   let cluster: EtcdCluster;
@@ -47,6 +48,21 @@ describe('block claims on a real 3-member etcd', () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
+  });
+
+  it('blocks to avoid are never claimed, and a pool whose only free blocks are avoided says so', async () => {
+    const claimer = new BlockClaimer({ store, node: 'avoid-node' });
+    // Four /28 blocks; the node must not take 10.7.0.16/28 back (it holds conflicting leases there).
+    const pool = { name: 'avoid', subnet: '10.7.0.0/26', blockSize: 28, exclude: [] };
+    const avoid = [parseCidr('10.7.0.16/28').network];
+    const claimed = [];
+    for (let i = 0; i < 3; i++) claimed.push((await claimer.claimBlock(pool, { avoid })).cidr);
+    expect(claimed.sort()).toEqual(['10.7.0.0/28', '10.7.0.32/28', '10.7.0.48/28']);
+    const error = (await claimer.claimBlock(pool, { avoid }).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(NoFreeBlockError);
+    expect(error.message).toContain('(or, 1 of them, lost by this node that still holds conflicting leases in them');
+    // Another node may take it.
+    expect((await new BlockClaimer({ store, node: 'avoid-other' }).claimBlock(pool)).cidr).toBe('10.7.0.16/28');
   });
 
   it('IPv6: a /64 carved into /122 blocks claims without walking the space', async () => {

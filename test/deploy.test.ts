@@ -1,15 +1,17 @@
-// The manifests in deploy/, as rendered for a cluster (kubectl kustomize, see deployManifests.ts),
-// must agree with the daemon they deploy: every flag exists, paths and ports line up, the
-// ConfigMap's pools pass the daemon's own validation, and the security context matches the image.
-// test/image.serial.test.ts then runs the built image with exactly this rendering.
+// The manifests in deploy/ (cluster pools, the default) and deploy/single-node/ (file mode), as
+// rendered for a cluster (kubectl kustomize, see deployManifests.ts), must agree with the daemon
+// they deploy: every flag exists, paths and ports line up, the ConfigMap's pools pass the daemon's
+// own validation, and the security context matches the image. The cluster-mode specifics (etcd
+// Secret, example etcd) are in deployCluster.test.ts. test/image.serial.test.ts then runs the
+// built image with exactly the single-node rendering.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePoolConfig } from '../daemon/src/config/parsePoolConfig.ts';
 import { parseListenAddress } from '../daemon/src/metrics/metricsHttpServer.ts';
 import { BERTHD } from './support/daemonProcess.ts';
-import { daemonSetOf, DEPLOY, KUBECTL, renderBuiltIn, renderDeploy, renderWithKubectl } from './support/deployManifests.ts';
+import { byKindAndName, daemonSetOf, DEPLOY, KUBECTL, renderBuiltIn, renderDeploy, renderWithKubectl, SINGLE_NODE } from './support/deployManifests.ts';
 
 function flagsOf(...subcommand: string[]): Set<string> {
   const help = execFileSync(process.execPath, [BERTHD, ...subcommand, '--help'], { encoding: 'utf8' });
@@ -29,15 +31,19 @@ describe(`deploy/ rendered by ${renderDeploy().renderer}`, () => {
   const init = (name: string) => pod.initContainers.find((c) => c.name === name)!;
   const volume = (name: string | undefined) => pod.volumes.find((v) => v.name === name);
 
-  it.skipIf(!KUBECTL)('kubectl kustomize renders the objects the built-in reading gives (needs kubectl: Debian bookworm has no kubectl package, so a machine without it renders built-in only)', () => {
-    expect(renderWithKubectl()).toEqual(renderBuiltIn());
+  it.skipIf(!KUBECTL)('kubectl kustomize renders the objects the built-in reading gives, for deploy/ and deploy/single-node/ (needs kubectl: Debian bookworm has no kubectl package, so a machine without it renders built-in only)', () => {
+    for (const dir of [DEPLOY, SINGLE_NODE]) expect(byKindAndName(renderWithKubectl(dir)), dir).toEqual(byKindAndName(renderBuiltIn(dir)));
   });
 
-  it('has every kind a node deployment needs, all in one namespace', () => {
-    expect(all.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'DaemonSet', 'Namespace', 'ServiceAccount']);
+  it('has every kind a node deployment in cluster mode needs, the example etcd included, all in one namespace', () => {
+    expect(all.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'DaemonSet', 'Namespace', 'Secret', 'Secret', 'Service', 'ServiceAccount', 'StatefulSet']);
     for (const m of all.filter((m) => m.kind !== 'Namespace')) expect(m.metadata.namespace, m.kind).toBe('berth-system');
-    const listed = (readFileSync(join(DEPLOY, 'kustomization.yaml'), 'utf8').match(/^ {2}- (\S+\.yaml)$/gm) ?? []).map((line) => line.trim().slice(2));
-    for (const resource of listed) expect(readdirSync(DEPLOY)).toContain(resource);
+    for (const dir of ['', 'base', 'etcd', 'single-node']) {
+      const listed = (readFileSync(join(DEPLOY, dir, 'kustomization.yaml'), 'utf8').match(/^ {2}- (?:path: )?(\S+)$/gm) ?? [])
+        .map((line) => line.trim().replace(/^- (path: )?/, ''));
+      expect(listed.length, dir).toBeGreaterThan(1);
+      for (const entry of listed) expect(existsSync(join(DEPLOY, dir, entry)), `${dir}/kustomization.yaml: ${entry}`).toBe(true);
+    }
   });
 
   it('passes only flags berthd really has', () => {
@@ -107,10 +113,11 @@ describe(`deploy/ rendered by ${renderDeploy().renderer}`, () => {
     expect([...images]).toEqual(['berth:0.1.0']);
   });
 
-  it('ships a pool ConfigMap the daemon accepts', () => {
+  it('ships a ConfigMap of cluster pools the daemon accepts, and nothing else in it', () => {
     const configMap = all.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
-    const pools = parsePoolConfig(configMap.data['pools.yaml']!, 'deploy/configmap.yaml');
-    expect(pools.pools.map((p) => p.name)).toEqual(['pods-v4', 'pods-v6']);
+    const config = parsePoolConfig(configMap.data['pools.yaml']!, 'deploy/configmap.yaml');
+    expect(config.clusterPools.map((p) => p.name)).toEqual(['pods-v4', 'pods-v6']);
+    expect(config.pools).toEqual([]);
   });
 
   it('builds an image whose entrypoint and flags match the daemon', () => {
@@ -123,5 +130,33 @@ describe(`deploy/ rendered by ${renderDeploy().renderer}`, () => {
     const daemonFlags = flagsOf();
     for (const flag of flagNames(cmd)) expect(daemonFlags, flag).toContain(flag);
     expect(dockerfile).toContain('npm run build');
+  });
+});
+
+describe(`deploy/single-node/ rendered by ${renderDeploy(SINGLE_NODE).renderer}`, () => {
+  const { manifests } = renderDeploy(SINGLE_NODE);
+  const pod = daemonSetOf(manifests).spec.template.spec;
+  const berthd = pod.containers.find((c) => c.name === 'berthd')!;
+
+  it('is the same DaemonSet in file mode: no etcd flag, Secret or etcd; local pools the daemon accepts', () => {
+    expect(manifests.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'DaemonSet', 'Namespace', 'ServiceAccount']);
+    expect((berthd.args ?? []).filter((arg) => arg.startsWith('--etcd-'))).toEqual([]);
+    const daemonFlags = flagsOf();
+    for (const flag of flagNames(berthd.args ?? [])) expect(daemonFlags, flag).toContain(flag);
+    expect(pod.volumes.some((v) => v.secret)).toBe(false);
+    const configMap = manifests.find((m) => m.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
+    const config = parsePoolConfig(configMap.data['pools.yaml']!, 'deploy/single-node/configmap.yaml');
+    expect(config.pools.map((p) => p.name)).toEqual(['pods-v4', 'pods-v6']);
+    expect(config.clusterPools).toEqual([]);
+  });
+
+  it('differs from the cluster-mode DaemonSet only in the etcd flags, the Secret and its group', () => {
+    const cluster = daemonSetOf(renderDeploy().manifests).spec.template.spec;
+    const clusterBerthd = cluster.containers.find((c) => c.name === 'berthd')!;
+    expect(cluster.initContainers).toEqual(pod.initContainers);
+    expect((clusterBerthd.args ?? []).filter((arg) => !/^--(etcd-|block-idle-seconds)/.test(arg))).toEqual(berthd.args);
+    expect(clusterBerthd.volumeMounts?.filter((m) => m.name !== 'etcd-client')).toEqual(berthd.volumeMounts);
+    expect(cluster.volumes.filter((v) => v.name !== 'etcd-client')).toEqual(pod.volumes);
+    expect({ ...clusterBerthd, args: [], env: [], volumeMounts: [] }).toEqual({ ...berthd, args: [], env: [], volumeMounts: [] });
   });
 });

@@ -1,57 +1,66 @@
-// deploy/cluster/ (the cluster-mode overlay) must agree with the daemon: its flags exist, the
-// certificate paths are where the Secret is mounted, and its ConfigMap passes berthd's validation.
+// deploy/ renders cluster mode by default: its etcd flags exist in berthd, the endpoints and
+// certificates come from the Secret berth-etcd-client (mounted where the flags point, readable by
+// berthd's user), and the example etcd is the one those endpoints name, with client certificates
+// required. The rendering is kubectl's when installed (deployManifests.ts).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { parsePoolConfig } from '../daemon/src/config/parsePoolConfig.ts';
-import { BERTHD, REPO_ROOT } from './support/daemonProcess.ts';
+import { BERTHD } from './support/daemonProcess.ts';
+import { daemonSetOf, renderDeploy, type Manifest } from './support/deployManifests.ts';
 
-const OVERLAY = join(REPO_ROOT, 'deploy', 'cluster');
-
-type Doc = Record<string, unknown> & { kind: string; metadata?: { name: string } };
-
-function documents(): Doc[] {
-  return readdirSync(OVERLAY).filter((file) => file.endsWith('.yaml')).flatMap((file) =>
-    parseAllDocuments(readFileSync(join(OVERLAY, file), 'utf8')).map((doc) => {
-      expect(doc.errors, file).toEqual([]);
-      return doc.toJS() as Doc;
-    }));
+type Secret = Manifest & { stringData: Record<string, string> };
+interface StatefulSet extends Manifest {
+  spec: { replicas: number; serviceName: string; template: { spec: { containers: { command: string[] }[]; volumes: { name: string; secret?: { secretName: string } }[] } } };
 }
 
-describe('deploy/cluster/', () => {
-  const docs = documents();
+describe(`deploy/ (cluster mode) rendered by ${renderDeploy().renderer}`, () => {
+  const { manifests } = renderDeploy();
+  const pod = daemonSetOf(manifests).spec.template.spec;
+  const berthd = pod.containers.find((c) => c.name === 'berthd')!;
+  const args = berthd.args ?? [];
+  const arg = (flag: string) => args.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+  const secret = (name: string) => manifests.find((m) => m.kind === 'Secret' && m.metadata.name === name) as Secret | undefined;
 
-  it('lists every file it needs in its kustomization, on top of the base', () => {
-    const kustomization = docs.find((doc) => doc.kind === 'Kustomization') as unknown as { resources: string[]; patches: { path: string }[] };
-    expect(kustomization.resources).toContain('../');
-    for (const file of [...kustomization.resources.filter((r) => r !== '../'), ...kustomization.patches.map((p) => p.path)]) expect(readdirSync(OVERLAY)).toContain(file);
-  });
-
-  it('passes only flags berthd has, with the certificates where the Secret is mounted', () => {
-    const daemonSet = docs.find((doc) => doc.kind === 'DaemonSet') as unknown as { spec: { template: { spec: {
-      containers: { name: string; args: string[]; volumeMounts: { name: string; mountPath: string }[] }[]; volumes: { name: string; secret?: { secretName: string } }[] } } } };
-    const berthd = daemonSet.spec.template.spec.containers.find((c) => c.name === 'berthd')!;
+  it('passes only flags berthd has, the etcd ones included', () => {
     const help = execFileSync(process.execPath, [BERTHD, '--help'], { encoding: 'utf8' });
-    for (const arg of berthd.args) expect(help, arg).toContain(arg.split('=')[0]!);
-    const mount = berthd.volumeMounts.find((m) => m.name === 'etcd-client')!;
+    const etcdFlags = args.filter((a) => a.startsWith('--etcd-')).map((a) => a.split('=')[0]!);
+    expect(etcdFlags.sort()).toEqual(['--etcd-ca', '--etcd-cert', '--etcd-endpoints', '--etcd-key', '--etcd-prefix']);
+    for (const flag of args) expect(help, flag).toContain(flag.split('=')[0]!);
+  });
+
+  it('takes the endpoints and the certificates from the Secret berth-etcd-client, readable by berthd only through its group', () => {
+    expect(arg('--etcd-endpoints')).toBe('$(BERTH_ETCD_ENDPOINTS)');
+    const endpoints = berthd.env?.find((e) => e.name === 'BERTH_ETCD_ENDPOINTS')?.valueFrom?.secretKeyRef;
+    expect(endpoints).toEqual({ name: 'berth-etcd-client', key: 'endpoints' });
+    const client = secret('berth-etcd-client')!;
+    expect(Object.keys(client.stringData).sort()).toEqual(['ca.crt', 'endpoints', 'tls.crt', 'tls.key']);
+
+    const mount = berthd.volumeMounts?.find((m) => m.name === 'etcd-client');
+    expect(mount?.readOnly).toBe(true);
+    const volume = pod.volumes.find((v) => v.name === 'etcd-client')?.secret;
+    expect(volume?.secretName).toBe('berth-etcd-client');
     for (const flag of ['--etcd-ca', '--etcd-cert', '--etcd-key']) {
-      expect(berthd.args.find((arg) => arg.startsWith(`${flag}=`))?.split('=')[1]?.startsWith(`${mount.mountPath}/`)).toBe(true);
+      const path = arg(flag)!;
+      expect(path.startsWith(`${mount!.mountPath}/`), flag).toBe(true);
+      const file = path.slice(mount!.mountPath.length + 1);
+      expect(volume?.items?.map((item) => item.path), flag).toContain(file);
+      expect(Object.keys(client.stringData)).toContain(volume!.items!.find((item) => item.path === file)!.key);
     }
-    const secretName = daemonSet.spec.template.spec.volumes.find((v) => v.name === 'etcd-client')?.secret?.secretName;
-    expect(docs.some((doc) => doc.kind === 'Secret' && doc.metadata?.name === secretName)).toBe(true);
+    // Root-owned files: group-readable, and the pod's fsGroup is berthd's group.
+    expect(volume?.defaultMode).toBe(0o440);
+    expect(pod.securityContext?.fsGroup).toBe(berthd.securityContext?.runAsGroup);
   });
 
-  it('serves cluster pools from a ConfigMap berthd accepts', () => {
-    const configMap = docs.find((doc) => doc.kind === 'ConfigMap') as unknown as { data: { 'pools.yaml': string } };
-    const config = parsePoolConfig(configMap.data['pools.yaml'], 'deploy/cluster ConfigMap');
-    expect(config.clusterPools.map((pool) => pool.name)).toEqual(['pods-v4', 'pods-v6']);
-  });
-
-  it('has an example 3-member etcd with client certificates required', () => {
-    const etcd = docs.find((doc) => doc.kind === 'StatefulSet') as unknown as { spec: { replicas: number; template: { spec: { containers: { command: string[] }[] } } } };
+  it('has an example 3-member etcd, client certificates required, at the endpoints the Secret names', () => {
+    const etcd = manifests.find((m) => m.kind === 'StatefulSet') as StatefulSet;
     expect(etcd.spec.replicas).toBe(3);
-    expect(etcd.spec.template.spec.containers[0]!.command).toContain('--client-cert-auth');
+    const command = etcd.spec.template.spec.containers[0]!.command;
+    expect(command).toContain('--client-cert-auth');
+    expect(command).toContain('--peer-client-cert-auth');
+    const service = manifests.find((m) => m.kind === 'Service' && m.metadata.name === etcd.spec.serviceName);
+    expect(service).toBeDefined();
+    const names = Array.from({ length: etcd.spec.replicas }, (_, i) => `https://${etcd.metadata.name}-${i}.${etcd.spec.serviceName}.berth-system.svc:2379`);
+    expect(secret('berth-etcd-client')!.stringData.endpoints!.split(',')).toEqual(names);
+    const tls = etcd.spec.template.spec.volumes.find((v) => v.secret)?.secret?.secretName;
+    expect(secret(tls!)).toBeDefined();
   });
 });

@@ -29,14 +29,29 @@ function withValue(path: string, value: unknown): Record<string, unknown> {
 }
 
 describe('helm chart deploy/helm/berth (values schema; helm itself is not installable here)', () => {
-  it('has default values that pass its schema, and pools berthd accepts', () => {
+  it('has default values that pass its schema: cluster mode, endpoints and TLS from the Secret deploy/ uses, cluster pools berthd accepts', () => {
     expect(validate(schema, values)).toEqual([]);
-    const pools = parsePoolConfig(JSON.stringify({ pools: values.pools }), 'values.yaml pools');
-    expect(pools.pools.map((p) => p.name)).toEqual(['pods-v4', 'pods-v6']);
+    const cluster = values.cluster as { enabled: boolean; etcdEndpoints: string[]; endpointsSecret: { name: string }; tlsSecret: { name: string }; clusterPools: unknown[] };
+    expect(cluster).toMatchObject({ enabled: true, etcdEndpoints: [], endpointsSecret: { name: 'berth-etcd-client' }, tlsSecret: { name: 'berth-etcd-client' } });
+    // As templates/configmap.yaml writes it: no `pools:` key while there are no local pools.
+    expect(values.pools).toEqual([]);
+    expect(templates).toMatch(/\{\{- if \.Values\.pools \}\}\s+pools:/);
+    const config = parsePoolConfig(JSON.stringify({ clusterPools: cluster.clusterPools }), 'values.yaml clusterPools');
+    expect(config.clusterPools.map((p) => p.name)).toEqual(['pods-v4', 'pods-v6']);
+    expect(config.pools).toEqual([]);
+    // The endpoints flag reads the variable the template fills from that Secret.
+    expect(templates).toContain('- --etcd-endpoints=$(BERTH_ETCD_ENDPOINTS)');
+    expect(templates).toMatch(/name: BERTH_ETCD_ENDPOINTS\s+valueFrom:\s+secretKeyRef:\s+name: \{\{ \$cluster\.endpointsSecret\.name \}\}/);
+  });
+
+  it('accepts file mode: cluster off, local pools', () => {
+    const fileMode = { ...withValue('cluster', { enabled: false }), pools: [{ name: 'pods-v4', subnet: '10.244.0.0/16' }] };
+    expect(validate(schema, fileMode)).toEqual([]);
   });
 
   it.each([
-    ['cluster.enabled', true, 'values.cluster.etcdEndpoints: needs at least 1 item(s)'],
+    ['cluster.endpointsSecret.name', '', 'values.cluster.etcdEndpoints: needs at least 1 item(s)'],
+    ['cluster', { enabled: false }, 'values.pools: needs at least 1 item(s)'],
     ['cluster', { enabled: true }, 'values.cluster.etcdEndpoints: required'],
     ['cluster', { enabled: true, etcdEndpoints: [] }, 'values.cluster.etcdEndpoints: needs at least 1 item(s)'],
     ['cluster.etcdEndpoints', ['https://etcd-0:2379,https://etcd-1:2379'], 'values.cluster.etcdEndpoints[0]: "https://etcd-0:2379,https://etcd-1:2379" does not match'],

@@ -1,5 +1,5 @@
 // deploy/Dockerfile built with podman (runc) on this offline machine, then run the way the rendered
-// DaemonSet runs it: the init containers (`berthd install` into the host CNI bin dir, the chown of
+// single-node DaemonSet (deploy/single-node/, file mode: no etcd here) runs it: the init containers (`berthd install` into the host CNI bin dir, the chown of
 // berthd's dirs), berthd with host networking, the DaemonSet's mounts, flags and security context;
 // /healthz and /readyz answer; a podman container on the host gets its address through the
 // installed plugin (podman's CNI backend, a bridge + berth conflist); removing it releases.
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHIM } from './support/daemonProcess.ts';
-import { daemonSetOf, renderDeploy, type Container, type PodSpec } from './support/deployManifests.ts';
+import { daemonSetOf, renderDeploy, SINGLE_NODE, type Container, type PodSpec } from './support/deployManifests.ts';
 import { deleteLink } from './support/netns.ts';
 import { buildImage, localImage, podman, podmanRunArgs, PODMAN, RLIMITS, type PodHost } from './support/podmanPod.ts';
 
@@ -25,7 +25,7 @@ const bridge = `bimg${tag}`;
 const daemonName = `berth-image-berthd-${tag}`;
 const podName = `berth-image-pod-${tag}`;
 
-const { renderer, manifests } = renderDeploy();
+const { renderer, manifests } = renderDeploy(SINGLE_NODE);
 const pod: PodSpec = daemonSetOf(manifests).spec.template.spec;
 const berthdContainer: Container = pod.containers.find((c) => c.name === 'berthd')!;
 const image = berthdContainer.image;

@@ -127,6 +127,7 @@ export const IPAM_SCHEMAS: MessageSchemas = {
       { name: 'lostBlocks', number: 3, kind: 'string', repeated: true },
       { name: 'conflicts', number: 4, kind: 'uint32' },
       { name: 'refused', number: 5, kind: 'string' },
+      { name: 'claimError', number: 6, kind: 'string' },
     ],
   },
   enums: {

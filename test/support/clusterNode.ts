@@ -5,7 +5,7 @@ import { addressFromKey, formatAddress, formatCidr, type IpFamily } from '../../
 import { createDaemon, type DaemonHandle } from './daemonProcess.ts';
 import { EtcdCluster, type EtcdClusterOptions } from './etcdCluster.ts';
 import { afterAll, beforeAll } from 'vitest';
-import { ipamClient, type IpamTestClient } from './ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './ipamTestClient.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,8 @@ export interface ClusterNode {
   readonly name: string;
   readonly daemon: DaemonHandle;
   client: IpamTestClient;
-  /** Starts (again) with the cluster flags. */
-  start(): Promise<void>;
+  /** Starts (again) with the cluster flags, waiting up to `timeoutMs` (default 90 s) for it to serve. */
+  start(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -38,10 +38,10 @@ export function createClusterNode(cluster: EtcdCluster, name: string, config: st
     name, daemon,
     get client() { return client!; },
     set client(value) { client = value; },
-    async start() {
+    async start(timeoutMs = 90_000) {
       try {
         // Generous: twenty of these start on a 2-core machine other test suites share.
-        await daemon.start(args, 90_000);
+        await daemon.start(args, timeoutMs);
       } catch (error) {
         throw new Error(`${name} did not start: ${String(error)}\n${daemon.logs().slice(-3000)}`);
       }

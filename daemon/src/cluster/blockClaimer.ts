@@ -86,10 +86,12 @@ export class BlockClaimer {
   /**
    * Claims one free block of the pool for this node. Throws NoFreeBlockError (naming the pool) when
    * a fresh listing shows none free, ClusterUnavailableError when the store does not answer. The
-   * caller records the returned block (durably) before handing out addresses from it.
+   * caller records the returned block (durably) before handing out addresses from it. Blocks in
+   * `avoid` (by first address) are never claimed, free or not.
    */
-  async claimBlock(definition: ClusterPoolDefinition | CarvedPool): Promise<ClusterBlock> {
+  async claimBlock(definition: ClusterPoolDefinition | CarvedPool, options: { avoid?: readonly bigint[] } = {}): Promise<ClusterBlock> {
     const pool = 'canonical' in definition ? definition : carvePool(definition);
+    const avoid = new Set(options.avoid ?? []);
     const resolved = await this.resolveUnresolved(pool);
     if (resolved) return resolved;
     let view = this.views.get(pool.name);
@@ -101,13 +103,19 @@ export class BlockClaimer {
       view = this.viewOf(pool, []);
     }
     let conflicts = 0;
+    let skipped = 0;
     for (;;) {
       const next = view.order.next();
       if (next.done || conflicts >= this.conflictsBeforeRelist) {
-        if (next.done && fresh) throw new NoFreeBlockError(pool.name, view.candidates.totalBlocks);
+        if (next.done && fresh) throw new NoFreeBlockError(pool.name, view.candidates.totalBlocks, skipped);
         view = await this.relist(pool);
         fresh = true;
         conflicts = 0;
+        skipped = 0;
+        continue;
+      }
+      if (avoid.has(next.value.network)) {
+        if (fresh) skipped += 1;
         continue;
       }
       const claimed = await this.tryCreate(pool, next.value);

@@ -27,8 +27,9 @@ export class ClusterUnavailableError extends ClusterError {
 /** The pool's subnet has no block left that no node owns. Travels as POOL_EXHAUSTED (CNI 100). */
 export class NoFreeBlockError extends BerthError {
   readonly reason = 'POOL_EXHAUSTED' as const;
-  constructor(readonly pool: string, readonly totalBlocks: bigint) {
-    super(`cluster pool "${pool}" has no free block: all ${totalBlocks} blocks are owned by nodes or excluded`, { pool });
+  constructor(readonly pool: string, readonly totalBlocks: bigint, readonly avoided = 0) {
+    super(`cluster pool "${pool}" has no free block: all ${totalBlocks} blocks are owned by nodes or excluded`
+      + (avoided > 0 ? ` (or, ${avoided} of them, lost by this node that still holds conflicting leases in them: release those to use them again)` : ''), { pool });
   }
 }
 

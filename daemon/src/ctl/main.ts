@@ -243,7 +243,7 @@ function renamedFields(entry: unknown): unknown {
 interface ClusterStatusReply {
   connected: boolean;
   outage: string;
-  pools: { pool: string; blocks: string[]; lostBlocks: string[]; conflicts: number; refused: string }[];
+  pools: { pool: string; blocks: string[]; lostBlocks: string[]; conflicts: number; refused: string; claimError: string }[];
 }
 
 function renderClusterStatus(cluster: ClusterStatusReply): string {
@@ -251,6 +251,7 @@ function renderClusterStatus(cluster: ClusterStatusReply): string {
   for (const pool of cluster.pools) {
     lines.push(`  ${pool.pool}: ${pool.blocks.length} block(s) ${pool.blocks.join(' ')}`
       + (pool.lostBlocks.length > 0 ? `; LOST ${pool.lostBlocks.join(' ')} with ${pool.conflicts} conflicting lease(s), kept until DEL` : '')
+      + (pool.claimError ? `; CANNOT CLAIM: ${pool.claimError}` : '')
       + (pool.refused ? `; REFUSED: ${pool.refused}` : ''));
   }
   return `${lines.join('\n')}\n`;

@@ -5,23 +5,27 @@
 // transaction). While the store is unreachable nothing is claimed or released, and an ADD that
 // needs a new block fails at once with CLUSTER_UNAVAILABLE (CNI 11). On reconnect every owned
 // block is checked against the store: one reclaimed meanwhile stops being served at once and its
-// leases are reported as conflicts, never dropped.
+// leases are reported as conflicts, never dropped. At start, allocations from blocks read from the
+// database wait (a bounded moment) for that check, so a restarted node never hands out an address
+// of a block reclaimed while it was down; with the store unreachable they are served as they are.
 import type { Logger } from 'pino';
 import {
   ClusterUnavailableError, NoFreeBlockError, type BlockClaimer, type CarvedPool, type ClaimStore, type ClusterBlock,
-  type ClusterPoolRegistry, type NodePresence, type OwnedBlock,
+  type ClusterPoolRegistry, type NodePresence,
 } from '../cluster/index.ts';
 import { clusterPoolAsAddressPool } from '../config/clusterPoolRanges.ts';
 import type { ClusterPoolConfig } from '../config/types.ts';
+import { OwnedBlockWatch } from '../cluster/ownedBlockWatch.ts';
 import { ClusterUnavailableForPoolError } from '../errors.ts';
-import { cidrBounds, familyBits, formatAddress, formatCidr, parseCidr } from '../ip/address.ts';
-import type { ClusterMetrics } from '../metrics/clusterMetrics.ts';
+import { cidrBounds, formatCidr, parseCidr } from '../ip/address.ts';
 import type { ClusterBlockRecord } from '../store/clusterBlockStore.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { PoolCatalogue } from './poolCatalogue.ts';
 import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
 import { definitionOf } from './clusterPoolDefinition.ts';
+import { releaseIdleBlocks } from './clusterIdleRelease.ts';
+import { blocksToAvoid, reconcilePool } from './clusterReconcile.ts';
 import { PoolState } from './poolState.ts';
 
 export interface ClusterEngine {
@@ -31,21 +35,32 @@ export interface ClusterEngine {
   readonly presence: NodePresence;
 }
 
+/** What the supply reports; metrics/clusterMetrics.ts is one (metrics/ sits above service/, never below). */
+export interface ClusterSupplyMetrics {
+  readonly connected: { set(value: number): void };
+  readonly claims: { inc(labels: { pool: string; result: string }): void };
+  readonly claimDuration: { observe(labels: { pool: string }, seconds: number): void };
+  readonly releases: { inc(labels: { pool: string; result: string }): void };
+  readonly badRecords: { set(value: number): void };
+}
+
 export interface ClusterBlockSupplyOptions {
   /** The cluster pools whose nodeSelector this node matches. */
   readonly pools: readonly ClusterPoolConfig[];
   readonly engine: ClusterEngine;
   readonly store: LeaseStore;
   readonly commitQueue: CommitQueue;
-  readonly registry: PoolCatalogue;
+  readonly catalogue: PoolCatalogue;
   readonly log: Logger;
-  readonly metrics?: ClusterMetrics;
+  readonly metrics?: ClusterSupplyMetrics;
   /** A block empty this long is given back (0: never). */
   readonly blockIdleSeconds: number;
   /** How often the store is probed and blocks topped up and released (default 1000 ms). */
   readonly tickMs?: number;
   /** Full reconcile at least this often while connected (default 10 000 ms). */
   readonly reconcileMs?: number;
+  /** At start, how long allocations from blocks in the database wait for their check (default 3000 ms). */
+  readonly startupCheckMs?: number;
 }
 
 export interface ClusterPoolStatus {
@@ -55,6 +70,8 @@ export interface ClusterPoolStatus {
   readonly conflicts: number;
   /** Why this node does not claim for the pool (definition differs), or empty. */
   readonly refused: string;
+  /** Why the last claim failed (no free block in the cluster), or empty. */
+  readonly claimError: string;
 }
 
 export interface ClusterStatus {
@@ -75,6 +92,13 @@ export class ClusterBlockSupply {
   private readonly refused = new Map<string, string>();
   private readonly claiming = new Map<string, Promise<void>>();
   private readonly emptySince = new Map<string, number>();
+  /** The last claim that found no free block, per pool: shown in status, and background claims back off. */
+  private readonly claimErrors = new Map<string, { message: string; atMs: number }>();
+  /** Pending while blocks read from the database at start have not been checked against the store. */
+  private startupCheck: Promise<void> | undefined;
+  private readonly heldBackReported = new Set<string>();
+  /** An owned block's key changed in the store (an operator released or re-assigned it): reconcile now. */
+  private readonly watch: OwnedBlockWatch;
   private syncing: Promise<void> | undefined;
   private lastReconcile = 0;
   private presenceStarted = false;
@@ -83,6 +107,12 @@ export class ClusterBlockSupply {
 
   constructor(private readonly options: ClusterBlockSupplyOptions) {
     this.pools = new Map(options.pools.map((pool) => [pool.name, pool]));
+    this.watch = new OwnedBlockWatch(options.engine.store, (key) => {
+      if (this.stopped) return;
+      options.log.info({ event: 'cluster.block_changed', key }, `the cluster store changed owned block ${key}: checking blocks now`);
+      this.lastReconcile = 0;
+      void this.sync();
+    }, options.engine.claimer.keys.prefix);
   }
 
   /** The pools as served from the blocks in the lease database: no cluster store needed. */
@@ -100,14 +130,30 @@ export class ClusterBlockSupply {
 
   /** Starts the background loop (first contact at once); never waits for the store. */
   start(): void {
-    void this.sync();
+    const first = this.sync();
+    const heldBlocks = this.options.store.clusterBlocks.list().some((block) => this.pools.has(block.pool) && block.state === 'owned');
+    if (heldBlocks) {
+      this.startupCheck = withDeadline(first, Date.now() + (this.options.startupCheckMs ?? 3000))
+        .catch(() => undefined)
+        .finally(() => { this.startupCheck = undefined; });
+    }
     this.schedule();
+  }
+
+  /**
+   * Pending (at most startupCheckMs) until the blocks read from the database at start have been
+   * checked against the store, or the store was found unreachable: an allocation from a cluster
+   * pool awaits it, so none comes from a block reclaimed while this node was down.
+   */
+  startupChecked(): Promise<void> | undefined {
+    return this.startupCheck;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await Promise.allSettled([this.syncing, ...this.claiming.values()]);
+    await this.watch.close().catch(() => undefined);
     await this.options.engine.presence.stop().catch(() => undefined);
   }
 
@@ -120,7 +166,7 @@ export class ClusterBlockSupply {
         const text = (block: ClusterBlockRecord) => formatCidr(block.first, block.prefixLength, block.family);
         return {
           pool: name, blocks: blocks.filter((b) => b.state === 'owned').map(text), lostBlocks: blocks.filter((b) => b.state === 'lost').map(text),
-          conflicts: this.conflictsIn(name, blocks), refused: this.refused.get(name) ?? '',
+          conflicts: this.conflictsIn(name, blocks), refused: this.refused.get(name) ?? '', claimError: this.claimErrors.get(name)?.message ?? '',
         };
       }),
     };
@@ -157,10 +203,14 @@ export class ClusterBlockSupply {
 
   /** After an allocation from a cluster pool: claim ahead when its free addresses ran low. */
   noteAllocated(pool: string): void {
-    const state = this.options.registry.find('address', pool);
+    const state = this.options.catalogue.find('address', pool);
     const config = this.pools.get(pool);
     if (!state || !config || !this.connected || this.claiming.has(pool) || this.refused.has(pool)) return;
-    if (state.usage().free < lowWater(config)) void this.claim(pool).catch(() => undefined);
+    // The cluster had no free block a moment ago: ask again at the reconcile pace, not every tick
+    // (an ADD that needs a block still asks at once, in needBlock).
+    const noFreeBlock = this.claimErrors.get(pool);
+    if (noFreeBlock && Date.now() - noFreeBlock.atMs < (this.options.reconcileMs ?? 10_000)) return;
+    if (state.free() < lowWater(config)) void this.claim(pool).catch(() => undefined);
   }
 
   private schedule(): void {
@@ -202,6 +252,8 @@ export class ClusterBlockSupply {
         await engine.store.get(engine.presence.keys.node(engine.claimer.node));
       }
       this.setConnected(true);
+      this.watch.update(this.options.store.clusterBlocks.list().filter((b) => b.state === 'owned' && this.pools.has(b.pool))
+        .map((b) => ({ pool: b.pool, cidr: { family: b.family, network: b.first, prefixLength: b.prefixLength }, token: b.token })));
       for (const pool of this.pools.values()) this.noteAllocated(pool.name);
       await this.releaseIdleBlocks();
       engine.presence.reportUsage(this.usage());
@@ -238,12 +290,17 @@ export class ClusterBlockSupply {
     const started = process.hrtime.bigint();
     let block: ClusterBlock;
     try {
-      block = await engine.claimer.claimBlock(carved);
+      block = await engine.claimer.claimBlock(carved, { avoid: blocksToAvoid(this.options.store.clusterBlocks.list(name)) });
     } catch (error) {
       metrics?.claims.inc({ pool: name, result: error instanceof NoFreeBlockError ? 'no_free_block' : error instanceof ClusterUnavailableError ? 'unavailable' : 'error' });
       if (error instanceof ClusterUnavailableError) this.setConnected(false, error.message);
+      if (error instanceof NoFreeBlockError) {
+        if (!this.claimErrors.has(name)) log.warn({ event: 'cluster.no_free_block', pool: name }, error.message);
+        this.claimErrors.set(name, { message: error.message, atMs: Date.now() });
+      }
       throw error;
     }
+    this.claimErrors.delete(name);
     const cidr = parseCidr(block.cidr);
     // Durable before any address of it is handed out: a restart serves it without the store.
     await this.options.commitQueue.submit((unit) => {
@@ -259,11 +316,11 @@ export class ClusterBlockSupply {
 
   /** The pool as served now, rebuilt from the database inside the caller's transaction. */
   private rebuild(pool: ClusterPoolConfig, unit: UnitOfWork): void {
-    const previous = this.options.registry.find('address', pool.name);
+    const previous = this.options.catalogue.find('address', pool.name);
     const next = PoolState.load(this.servedConfig(pool), this.options.store);
     if (previous?.cursor !== undefined) next.cursor = previous.cursor;
-    this.options.registry.put(next);
-    unit.onRollback(() => { if (previous) this.options.registry.put(previous); });
+    this.options.catalogue.put(next);
+    unit.onRollback(() => { if (previous) this.options.catalogue.put(previous); });
   }
 
   private servedConfig(pool: ClusterPoolConfig) {
@@ -271,94 +328,27 @@ export class ClusterBlockSupply {
   }
 
   private async reconcileAll(): Promise<void> {
-    const { engine, store, log, metrics } = this.options;
+    const context = {
+      engine: this.options.engine, store: this.options.store, commitQueue: this.options.commitQueue, log: this.options.log,
+      rebuild: (pool: ClusterPoolConfig, unit: UnitOfWork) => this.rebuild(pool, unit),
+      leasesIn: (pool: ClusterPoolConfig, block: { first: bigint; prefixLength: number }) => this.leasesIn(pool, block),
+      heldBackReported: this.heldBackReported,
+    };
     let badRecords = 0;
-    for (const pool of this.pools.values()) {
-      const held = store.clusterBlocks.list(pool.name);
-      const believed: OwnedBlock[] = held.filter((b) => b.state === 'owned')
-        .map((b) => ({ pool: pool.name, cidr: formatCidr(b.first, b.prefixLength, b.family), token: b.token, revision: b.revision }));
-      const report = await engine.claimer.reconcile(pool.name, believed);
-      badRecords += report.problems.length;
-      for (const problem of report.problems) log.warn({ event: 'cluster.bad_record', key: problem.key, problem: problem.message }, `ignoring a key under the cluster prefix: ${problem.message}`);
-      const lost = report.lost.map(({ block, now }) => ({ block, now, cidr: parseCidr(block.cidr) }));
-      const adopted = report.unknown.map((block) => ({ block, cidr: parseCidr(block.cidr) }));
-      const lostWithoutLeases = held.filter((b) => b.state === 'lost' && this.leasesIn(pool, b).length === 0);
-      const moved = report.confirmed.filter((block) => held.find((b) => b.token === block.token)?.revision !== block.revision);
-      // Nothing changed (the usual round): no transaction, no fsync.
-      if (moved.length + lost.length + adopted.length + lostWithoutLeases.length === 0) continue;
-      await this.options.commitQueue.submit((unit) => {
-        for (const confirmed of moved) {
-          const cidr = parseCidr(confirmed.cidr);
-          store.clusterBlocks.setRevision(pool.addressSpace, cidr.network, confirmed.token, confirmed.revision);
-        }
-        for (const { cidr } of lost) store.clusterBlocks.markLost(pool.addressSpace, cidr.network, Date.now());
-        for (const { block, cidr } of adopted) {
-          store.clusterBlocks.record({ pool: pool.name, addressSpace: pool.addressSpace, family: cidr.family, first: cidr.network, prefixLength: cidr.prefixLength,
-            token: block.token, revision: block.revision, claimedAtMs: Date.parse(block.claimedAt) || Date.now() });
-        }
-        for (const block of lostWithoutLeases) store.clusterBlocks.remove(pool.addressSpace, block.first);
-        if (lost.length + adopted.length + lostWithoutLeases.length > 0) this.rebuild(pool, unit);
-      });
-      for (const { block, now, cidr } of lost) {
-        const leases = this.leasesIn(pool, { first: cidr.network, prefixLength: cidr.prefixLength });
-        const holder = now ? `now held by node "${now.node}"` : 'released in the cluster store';
-        log.error({ event: 'cluster.block_lost', pool: pool.name, block: block.cidr, holder: now?.node ?? '', conflicts: leases.map((l) => `${formatAddress(l.address, l.family)} ${l.containerId}/${l.ifname}`) },
-          `block ${block.cidr} of cluster pool "${pool.name}" is no longer this node's (${holder}); no address of it is handed out any more; ${leases.length} lease(s) in it conflict and are kept until DEL`);
-      }
-      for (const { block } of adopted) log.warn({ event: 'cluster.block_adopted', pool: pool.name, block: block.cidr }, `block ${block.cidr} is this node's in the cluster store but was not recorded here (a claim whose reply was lost); serving it`);
-    }
-    metrics?.badRecords.set(badRecords);
+    for (const pool of this.pools.values()) badRecords += await reconcilePool(context, pool);
+    this.options.metrics?.badRecords.set(badRecords);
   }
 
-  /** Gives back blocks empty for blockIdleSeconds; a pool keeps at least one block, and enough free addresses. */
+  /** Gives back blocks empty for blockIdleSeconds (clusterIdleRelease.ts). */
   private async releaseIdleBlocks(): Promise<void> {
-    const { engine, store, log, metrics, blockIdleSeconds } = this.options;
-    if (blockIdleSeconds <= 0) return;
-    const now = Date.now();
-    for (const pool of this.pools.values()) {
-      const state = this.options.registry.find('address', pool.name);
-      const owned = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
-      if (!state) continue;
-      for (const block of owned) {
-        const key = `${pool.name}/${block.first}`;
-        const interval = blockBounds(block);
-        if (state.taken.countWithin(interval) > 0n) {
-          this.emptySince.delete(key);
-          continue;
-        }
-        const since = this.emptySince.get(key) ?? now;
-        this.emptySince.set(key, since);
-        if (now - since < blockIdleSeconds * 1000) continue;
-        const released = await this.options.commitQueue.submit((unit) => {
-          // Checked again where allocations run: an ADD may have taken an address meanwhile.
-          const current = this.options.registry.find('address', pool.name);
-          const remaining = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
-          if (!current || remaining.length <= 1 || current.taken.countWithin(interval) > 0n) return false;
-          if (current.usage().free - blockFree(current, interval) < lowWater(pool)) return false;
-          store.clusterBlocks.remove(pool.addressSpace, block.first);
-          this.rebuild(pool, unit);
-          return true;
-        });
-        this.emptySince.delete(key);
-        if (!released) continue;
-        const cidr = formatCidr(block.first, block.prefixLength, block.family);
-        // Not served any more before the store hears of it; if the release fails, the next
-        // reconcile finds the block still ours and serves it again.
-        try {
-          const outcome = await engine.claimer.releaseBlock({ pool: pool.name, cidr, token: block.token, revision: block.revision });
-          metrics?.releases.inc({ pool: pool.name, result: outcome === 'notOwned' ? 'not_owned' : outcome });
-          log.info({ event: 'cluster.block_released', pool: pool.name, block: cidr, outcome }, `released idle block ${cidr} of cluster pool "${pool.name}" (${outcome})`);
-        } catch (error) {
-          metrics?.releases.inc({ pool: pool.name, result: 'unavailable' });
-          throw error;
-        }
-      }
-    }
+    if (this.options.blockIdleSeconds <= 0) return;
+    const context = { ...this.options, emptySince: this.emptySince, rebuild: (pool: ClusterPoolConfig, unit: UnitOfWork) => this.rebuild(pool, unit) };
+    for (const pool of this.pools.values()) await releaseIdleBlocks(context, pool);
   }
 
   private usage() {
     return [...this.pools.values()].flatMap((pool) => {
-      const state = this.options.registry.find('address', pool.name);
+      const state = this.options.catalogue.find('address', pool.name);
       if (!state) return [];
       return this.options.store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned').map((block) => {
         const interval = blockBounds(block);
