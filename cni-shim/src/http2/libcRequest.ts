@@ -2,11 +2,14 @@
 // the shipped executable runs it: connect, write, then poll and read until the result. The wait is
 // cut into slices; between slices the event loop gets a turn, so that a timer or a rejection
 // somewhere else in the process still ends in the plugin's last-resort CNI error while it waits.
+// The slices grow: an answer in time costs no turn, and hundreds of plugins waiting on a stalled
+// berthd wake about once a second each, not twenty times.
 import { LibcError, POLLIN, POLLOUT, type Libc } from '../posix/libc.ts';
 import { UnaryExchange, type ExchangeRequest, type Http2Result } from './unaryExchange.ts';
 
-/** Longest a single blocking poll lasts; berthd answers an idle call in a few ms. */
-const WAIT_SLICE_MS = 50;
+/** The first blocking poll's longest wait (berthd answers an idle call in a few ms), and the cap as slices double. */
+const FIRST_WAIT_SLICE_MS = 50;
+const MAX_WAIT_SLICE_MS = 1000;
 /** berthd's answers are a few hundred bytes; a larger one takes more reads. */
 const READ_BUFFER_BYTES = 16 * 1024;
 
@@ -33,6 +36,7 @@ export async function libcRequest(c: Libc, socketPath: string, request: Exchange
   const exchange = new UnaryExchange(request, { send, done: (settled) => { result = settled; } });
   try {
     send(exchange.start());
+    let slice = FIRST_WAIT_SLICE_MS;
     while (result === undefined) {
       // A failed write (EPIPE: berthd closed) is reported once whatever berthd sent before it is read.
       const left = deadline - Date.now();
@@ -40,8 +44,9 @@ export async function libcRequest(c: Libc, socketPath: string, request: Exchange
         exchange.timedOut(`no answer within ${budget} ms`);
         break;
       }
-      if (!c.poll(fd, POLLIN, Math.min(left, WAIT_SLICE_MS))) {
+      if (!c.poll(fd, POLLIN, Math.min(left, slice))) {
         await new Promise((resolve) => setTimeout(resolve, 0));
+        slice = Math.min(slice * 2, MAX_WAIT_SLICE_MS);
         continue;
       }
       // A buffer of its own for each read: the exchange may keep a partial frame across reads.
