@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
 import { berthctl } from './support/berthctlExec.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
+import { connectIpam, IpamCallError } from '../daemon/src/grpc/ipamClient.ts';
 import { callByReflection } from './support/reflectionClient.ts';
 
 const CONFIG = `
@@ -188,6 +189,38 @@ describe('backup and listing at scale', { timeout: 240_000 }, () => {
       expect((await targetClient.call<LeasePageReply>('ListLeases', {})).leases).toEqual([]);
     } finally {
       targetClient.close();
+      await target.dispose();
+    }
+  });
+
+  it('tells leases present already from conflicts, and after a refused stream holds exactly what it held', async () => {
+    const target = await startDaemon(CONFIG);
+    const raw = connectIpam(target.socketPath);
+    const usage = async () => (await raw.call<{ pools: { name: string; allocated: string }[] }>('ListPools')).pools.find((p) => p.name === 'big')!.allocated;
+    const lease = (containerId: string, address: string) => ({ pool: 'big', address, containerId, ifname: 'eth0', network: 'scalenet', podNamespace: '', podName: '',
+      podUid: '', netns: '', bootId: '', createdAtUnixMs: 1_700_000_000_000, addressSpace: 'default', state: 'ACTIVE' });
+    const restore = async (leases: object[]) => {
+      const stream = raw.stream<{ imported: number; alreadyPresent: number }>('ImportLeasesStream');
+      await stream.write({ leases, prefixes: [] });
+      return stream.end();
+    };
+    try {
+      await raw.call('Allocate', { containerId: 'held', ifname: 'eth0', pools: ['big'], network: 'scalenet' });
+      const held = (await raw.call<LeasePageReply>('ListLeases', {})).leases;
+      expect(await usage()).toBe('1');
+      // The same lease twice in a stream, and an attachment that holds another address already.
+      const refused = await restore([lease('c1', '10.120.9.1'), lease('c1', '10.120.9.1'), lease('held', '10.120.9.2')]).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(IpamCallError);
+      expect((refused as IpamCallError).details).toContain(`1 conflict(s): leases[2]: container held ifname eth0 already holds ${held[0]!.address} in pool "big"`);
+      // Rolled back in the database and in memory: the pool counts what it held before.
+      expect((await raw.call<LeasePageReply>('ListLeases', {})).leases).toEqual(held);
+      expect(await usage()).toBe('1');
+      expect(await restore([lease('c1', '10.120.9.1'), lease('c1', '10.120.9.1')])).toMatchObject({ imported: 1, alreadyPresent: 1 });
+      expect(await usage()).toBe('2');
+      const taken = await raw.call('Allocate', { containerId: 'other', ifname: 'eth0', pools: ['big'], requestedIps: ['10.120.9.1'] }).catch((error: unknown) => error);
+      expect((taken as IpamCallError).reason).toBe('ADDRESS_IN_USE');
+    } finally {
+      raw.close();
       await target.dispose();
     }
   });

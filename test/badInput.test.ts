@@ -8,7 +8,7 @@ import { isSupportedVersion, LATEST_VERSION } from '../cni-shim/src/cni/versions
 import { GrpcStatus } from '../daemon/src/errors.ts';
 import type { ExecResult } from './support/cniExec.ts';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { runShim } from './support/shimExec.ts';
 
 const CONFIG = `

@@ -50,14 +50,17 @@ describe('npm run bench (smoke, --quick)', () => {
   beforeAll(async () => {
     outDir = mkdtempSync(join(tmpdir(), 'berth-bench-smoke-'));
     // Without the single executable (a --js build), everything but the plugin section still runs.
-    run = await runBench(['--quick', '--cpu-prof', '--out', outDir, ...(withShim ? [] : ['--sections', 'throughput,scale'])]);
+    run = await runBench(['--quick', '--cpu-prof', '--out', outDir, ...(withShim ? [] : ['--sections', 'throughput,scale,cluster'])]);
     if (run.code === 0) results = object(JSON.parse(readFileSync(join(outDir, 'results.json'), 'utf8')) as Json, 'results');
-    // ~25 s alone; a serial test, so no process storm runs beside it.
-  }, 150_000);
+    // ~60 s alone, ~150 s at load average 20 (the cluster section starts a 3-member etcd and six
+    // berthds); a serial test, so no process storm runs beside it.
+  }, 360_000);
 
   afterAll(() => {
     rmSync(outDir, { recursive: true, force: true });
   });
+
+  const cluster = () => object(object(results.sections, 'sections').cluster, 'cluster');
 
   it('exits 0 and writes results.json and results.md into --out', () => {
     expect(run.code, run.output).toBe(0);
@@ -103,6 +106,55 @@ describe('npm run bench (smoke, --quick)', () => {
     for (const [name, profile] of Object.entries(profiles)) {
       expect(list(object(profile, name).byPackage, `${name}.byPackage`).length, name).toBeGreaterThan(0);
     }
+  });
+
+  it('compares cluster-mode ADD with file-mode ADD with no claim during the rounds, and reports the target', () => {
+    const add = object(cluster().addVsFile, 'addVsFile');
+    expect(add.claimsDuringRounds).toBe(0);
+    expect(add.ownedBlocksBefore).toBe(1);
+    expect(add.ownedBlocksAfter).toBe(1);
+    expectSummary(object(object(add.byCall, 'byCall').ratios, 'byCall.ratios').allocateP50, 'byCall.ratios.allocateP50');
+    const cpu = object(object(add.byCall, 'byCall').cpuPerPairUs, 'byCall.cpuPerPairUs');
+    expect(typeof cpu.file).toBe('number');
+    expect(typeof cpu.cluster).toBe('number');
+    for (const level of list(add.levels, 'levels').map((l) => object(l, 'level'))) {
+      expectSummary(object(level.ratios, 'ratios').allocateP50, 'ratios.allocateP50');
+      expectSummary(object(level.cluster, 'cluster').allocateP50Ms, 'cluster.allocateP50Ms');
+    }
+    expect(readFileSync(join(outDir, 'results.md'), 'utf8')).toMatch(/\| cluster-mode ADD ≤ 1\.05× file-mode ADD .*\| \*\*(met|not met)\*\* \|/);
+  });
+
+  it('every simulated node converged to a block of its own, none orphaned or owned twice', () => {
+    const simulation = object(cluster().simulation, 'simulation');
+    const storm = object(simulation.storm, 'storm');
+    expect(storm.claimed).toBe(storm.nodes);
+    expect(storm.blocksInEtcd).toBe(storm.nodes);
+    expect(storm.duplicateBlocks).toBe(0);
+    expect(storm.orphanBlocks).toBe(0);
+    // One block and one usage key per node, and the pool definition.
+    expect(storm.keys).toBe(2 * (storm.nodes as number) + 1);
+    expect(storm.dbBytes).toBeGreaterThan(0);
+    const latency = object(simulation.claimLatency, 'claimLatency');
+    expect(typeof latency.p50Ms).toBe('number');
+    expect(typeof latency.p99Ms).toBe('number');
+  });
+
+  it('counts etcd writes of a real berthd per ADD/DEL cycles: the burst claims and gives back its blocks', () => {
+    const [burst, steady] = list(object(cluster().churn, 'churn').patterns, 'patterns').map((p) => object(p, 'pattern'));
+    // 100 ADDs at /26 need a second block, which goes back once empty; 30 steady pods need none.
+    expect(burst!.claims).toBeGreaterThanOrEqual(1);
+    expect(burst!.releases).toBe(burst!.claims);
+    expect(burst!.etcdWrites).toBeGreaterThanOrEqual((burst!.claims as number) + (burst!.releases as number));
+    expect(steady!.claims).toBe(0);
+  });
+
+  it('loads every node of the cluster at once with no error and no block served twice', () => {
+    const wide = object(cluster().clusterWide, 'clusterWide');
+    expect(wide.errors, String(wide.firstError)).toBe(0);
+    expect(wide.nodesServing).toBe(wide.nodes);
+    expect(wide.duplicateBlocks).toBe(0);
+    expectSummary(wide.callsPerSec, 'clusterWide.callsPerSec');
+    expectSummary(wide.callP99Ms, 'clusterWide.callP99Ms');
   });
 
   it('measures start time, memory and Allocate latency at several lease counts, IPv4 and IPv6', () => {

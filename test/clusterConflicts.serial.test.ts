@@ -9,7 +9,7 @@ import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts
 import { berthctl } from './support/berthctlExec.ts';
 import type { EtcdCluster } from './support/etcdCluster.ts';
 import { allocateRequest, createClusterNode, useEtcdCluster, type ClusterNode } from './support/clusterNode.ts';
-import { ipamClient } from './support/ipamClient.ts';
+import { ipamClient } from './support/ipamTestClient.ts';
 
 // Four /28 blocks: few enough that the node runs out and would be tempted by the lost one.
 const CONFIG = `

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPauseArchive, cniBinDir, createContainerd, mountsUnder, type ContainerdHandle } from './support/containerdProcess.ts';
 import { criClient, type CriClient, type PodMetadata } from './support/criClient.ts';
 import { createDaemon, SHIM, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient } from './support/ipamClient.ts';
+import { ipamClient } from './support/ipamTestClient.ts';
 import { deleteLink } from './support/netns.ts';
 
 interface Lease { address: string; containerId: string; podNamespace: string; podName: string; podUid: string; netns: string; network: string }

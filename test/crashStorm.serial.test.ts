@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../daemon/src/store/leaseStore.ts';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient } from './support/ipamClient.ts';
+import { ipamClient } from './support/ipamTestClient.ts';
 import { networkConfig, runShim } from './support/shimExec.ts';
 
 const STORM_SECONDS = Number(process.env.BERTH_STORM_SECONDS ?? 20);

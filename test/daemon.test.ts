@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BERTHD, createDaemon, startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 
 interface AllocationReply { allocations: { pool: string; address: string; gateway: string; family: string; routes: { dst: string }[]; dns: { nameservers: string[] } }[] }
 interface LeasesReply { leases: { pool: string; address: string; containerId: string; ifname: string; network: string; podName: string; bootId: string }[] }

@@ -9,7 +9,7 @@ import { GrpcStatus } from '../daemon/src/errors.ts';
 import { IpamCallError } from '../daemon/src/grpc/ipamClient.ts';
 import type { ExecResult } from './support/cniExec.ts';
 import { BERTHD, startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { residentBytes, sampleResident } from './support/processStatus.ts';
 import { connectionsTo } from './support/unixSocketConnections.ts';
 import { networkConfig, runShim } from './support/shimExec.ts';

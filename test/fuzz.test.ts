@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { CNI_MUTATING, cniCaseArbitrary, cniOutputProblem, execCniCase, inProcessCniCase, outcomeUnknown, type CniOutcome, type CniCase } from './fuzz/cniFuzz.ts';
 import { FUZZ_CONFIG } from './fuzz/hostileValues.ts';
 import { LeaseLedger } from './fuzz/leaseLedger.ts';

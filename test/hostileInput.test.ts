@@ -92,6 +92,21 @@ describe('hostile requests straight to berthd over gRPC', () => {
     }
   });
 
+  it('answers 40 bodies over 1 MiB to unknown paths down one connection, each at once (the fuzz test\'s stall, see test/fuzz/rawGrpc.ts)', async () => {
+    // node's client counts the unsent rest of each body against its session memory: 64 MB
+    // leaves room for all 40, so what is tested is berthd's side of one long-used connection.
+    const session = new RawGrpcSession(fixture.daemon.socketPath, { keepAfterLargeBodies: true, maxSessionMemoryMb: 64 });
+    try {
+      for (let i = 0; i < 40; i++) {
+        const answer = await session.call(i % 2 === 0 ? '/berth.ipam.v1.Ipam/Nope' : '/', frame(new Uint8Array(1024 * 1024 + 1 + i)));
+        expect(answer.status, `call ${i}: ${answer.message}`).toBe(GrpcStatus.UNIMPLEMENTED);
+      }
+      expect(await session.healthy()).toBe(true);
+    } finally {
+      session.close();
+    }
+  });
+
   it('answers health for an unknown service in health\'s own terms (found by the fuzz test)', async () => {
     const session = new RawGrpcSession(fixture.daemon.socketPath);
     try {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../daemon/src/store/leaseStore.ts';
 import { createDaemon, startDaemon, waitUntil, type DaemonHandle } from './support/daemonProcess.ts';
 import { berthctl } from './support/berthctlExec.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { createNetns, deleteNetns, uniqueName } from './support/netns.ts';
 import { callByReflection, healthStatus, listServices } from './support/reflectionClient.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addNetworkList, execPlugin, runNetworkList, type Conflist } from './support/cniExec.ts';
 import { SHIM, startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { createNetns, deleteLink, deleteNetns, inNetns, ip, tryInNetns, uniqueName } from './support/netns.ts';
 
 const CONFIG = `

@@ -1,4 +1,4 @@
-// The shipped executable's socket path (Bun.connect inside dist/berth; the unit tests of
+// The shipped executable's socket path (libc calls through Bun's FFI inside dist/berth; the unit tests of
 // cni-shim/src/http2 run node:net under Node) against real HTTP/2 servers doing what berthd may do
 // while a call is in flight: turn a connection away with GOAWAY before taking the stream, cut a
 // connection mid-response, answer over many DATA frames, and end a call at its grpc-timeout.
@@ -93,5 +93,15 @@ describe('dist/berth against real HTTP/2 servers', () => {
     expect(result.code).toBe(1);
     expect(result.json).toMatchObject({ code: 11 });
     expect(result.ms).toBeLessThan(10_000);
+  });
+
+  it('a socket path holding a NUL byte is refused, not cut short at the NUL to reach another socket', async () => {
+    const handled: number[] = [];
+    await serve(() => undefined, (stream, index) => { handled.push(index); answer(stream); });
+    const result = await runShim({ command: 'ADD' }, networkConfig(`${socketPath}\u0000-elsewhere`, {}, { pools: ['v4'], timeoutSeconds: 1 }));
+    expect(result.code, result.stdout).toBe(1);
+    expect(result.json).toMatchObject({ code: 11 });
+    expect(result.json?.msg).toContain('NUL');
+    expect(handled).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berthctl } from './support/berthctlExec.ts';
 import { startDaemon, waitUntil, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { callByReflection } from './support/reflectionClient.ts';
 
 const NODES_V4 = '{ name: nodes-v4, kind: prefix, subnet: 10.200.0.0/22, prefixLength: 24, reservedSubnets: [10.200.3.0/24], labels: { role: nodes } }';

@@ -87,7 +87,7 @@ export function responseOutcome(headers: HeaderRecord, trailers: HeaderRecord | 
     const code = HTTP_TO_GRPC[http] ?? GrpcStatus.UNKNOWN;
     return { ok: false, code, detail: `response without grpc-status (HTTP ${http})`, trailers: metadata, transport: code === GrpcStatus.UNAVAILABLE };
   }
-  if (!/^\d{1,2}$/.test(status) || Number(status) > MAX_GRPC_STATUS) {
+  if (!isStatusNumber(status) || Number(status) > MAX_GRPC_STATUS) {
     return { ok: false, code: GrpcStatus.UNKNOWN, detail: `berthd sent an invalid grpc-status ${JSON.stringify(status)}`, trailers: metadata, transport: false };
   }
   const code = Number(status);
@@ -106,6 +106,16 @@ export function responseOutcome(headers: HeaderRecord, trailers: HeaderRecord | 
 }
 
 const MAX_GRPC_STATUS = GrpcStatus.UNAUTHENTICATED;
+
+/** One or two decimal digits. A loop, not a RegExp: each RegExp compiled costs the plugin memory (daemon/src/fieldRules.ts). */
+function isStatusNumber(text: string): boolean {
+  if (text.length < 1 || text.length > 2) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
 
 /** The gRPC spec's mapping for responses without grpc-status (doc/http-grpc-status-mapping.md). */
 const HTTP_TO_GRPC: Readonly<Record<string, number>> = {

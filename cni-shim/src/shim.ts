@@ -1,12 +1,12 @@
 // berth: the CNI IPAM plugin. Reads CNI_* and the network config, asks berthd, prints the result
 // or a CNI error. Everything below throws; the one catch here turns a failure into the output.
-import { fstatSync, readSync, writeSync } from 'node:fs';
 import { asCniError } from './cni/cniError.ts';
 import { parseCommand, parseEnvironment } from './cni/environment.ts';
 import { invalidConfig, parseNetworkConfig } from './cni/networkConfig.ts';
 import { isSupportedVersion, LATEST_VERSION } from './cni/versions.ts';
 import type { ConnectIpam } from './commands.ts';
 import { runCommand, versionOutput } from './commands.ts';
+import { readAll, writeAllSync } from './posix/stdio.ts';
 
 export const MAX_STDIN_BYTES = 1024 * 1024;
 
@@ -41,7 +41,7 @@ function failureOutcome(error: unknown, stdin: string): ShimOutcome {
   return { output: asCniError(error).toJson(version), exitCode: 1 };
 }
 
-/** The config from `fd` (stdin in the plugin; a file in the build's warm-up, which so compiles this path too). */
+/** The network config from `fd` (stdin). */
 export function readInput(fd: number): Promise<string> {
   return readStdin(fd, MAX_STDIN_BYTES);
 }
@@ -52,25 +52,13 @@ export function outputText(outcome: ShimOutcome): string {
 
 /**
  * Writes to fd 1 synchronously, then exits at once rather than when the loop drains: nothing may
- * keep a runtime waiting. Creating process.stdout (a stream over the pipe) cost ~0.3 ms; it is
- * used only when the synchronous write fails (EAGAIN on a non-blocking stdout, EPIPE, ...), so
- * that such failures end as they always have.
+ * keep a runtime waiting. process.stdout (a stream over the pipe) is created only when the
+ * synchronous write fails (EPIPE, ...), so that such failures end as they always have.
  */
 function printThenExit(text: string, exitCode: number): void {
   const rest = writeAllSync(1, text);
   if (rest.length > 0) process.stdout.write(rest, () => process.exit(exitCode));
   else process.exit(exitCode);
-}
-
-/** Writes `text` to `fd` synchronously until done or a write fails; returns what is left unwritten. */
-export function writeAllSync(fd: number, text: string): Buffer {
-  let rest = Buffer.from(text, 'utf8');
-  try {
-    while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
-  } catch {
-    return rest;
-  }
-  return rest;
 }
 
 /** One invocation from its environment and stdin; `connectIpam` reaches berthd for the verbs that need it. */
@@ -108,51 +96,14 @@ function declaredVersion(stdin: string): string | undefined {
   }
 }
 
-/**
- * Stdin to its end, read synchronously: creating process.stdin (a stream over a pipe handle, read
- * on the next turns of the event loop) costs ~1 ms of a ~20 ms invocation. A non-blocking stdin
- * (EAGAIN) is read to its end as the stream.
- */
+/** Stdin to its end, read synchronously (posix/stdio.ts); more than `limit` bytes is an invalid config. */
 async function readStdin(fd: number, limit: number): Promise<string> {
-  // A terminal (a character device) is not waited on. Not node:tty's isatty: loading node:tty
-  // (and the stream modules under it) cost the executable memory and start-up time.
-  if (fstatSync(fd).isCharacterDevice()) return '';
   const chunks: Buffer[] = [];
   let size = 0;
-  const take = (chunk: Buffer): void => {
+  await readAll(fd, (chunk) => {
     size += chunk.length;
     if (size > limit) throw invalidConfig(`network config on stdin is larger than ${limit} bytes`);
     chunks.push(chunk);
-  };
-  for (;;) {
-    const buffer = Buffer.allocUnsafe(64 * 1024);
-    let read: number;
-    try {
-      read = readSync(fd, buffer, 0, buffer.length, null);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EINTR') continue;
-      if (code !== 'EAGAIN' || fd !== 0) throw error;
-      await readStreamToEnd(take);
-      break;
-    }
-    if (read === 0) break;
-    take(buffer.subarray(0, read));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function readStreamToEnd(take: (chunk: Buffer) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stdin.on('data', (chunk: Buffer) => {
-      try {
-        take(chunk);
-      } catch (error) {
-        process.stdin.destroy();
-        reject(error);
-      }
-    });
-    process.stdin.on('end', () => resolve());
-    process.stdin.on('error', reject);
   });
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -210,7 +210,6 @@ export class BerthApp {
     return `http://${host}:${address.port}`;
   }
 
-  /** What keeps the daemon from serving; empty when ready. */
   /**
    * Checks every second that --db is still the open file. Once it is not, writes are refused
    * (an acknowledged lease must survive a restart, and a write into a deleted or replaced file
@@ -238,6 +237,7 @@ export class BerthApp {
     }, DATABASE_FILE_CHECK_MS).unref();
   }
 
+  /** What keeps the daemon from serving; empty when ready. */
   notReady(): string[] {
     const problems: string[] = [];
     if (this.storeFileProblem !== '') problems.push(this.storeFileProblem);
@@ -287,7 +287,7 @@ function startClusterPools(options: AppOptions, cluster: ClusterOptions, config:
   };
   let supply: ClusterBlockSupply | undefined = undefined;
   const metrics = new ClusterMetrics(parts.metrics.registry, () => supply?.blockCounts() ?? []);
-  supply = new ClusterBlockSupply({ pools: served, engine, store: parts.store, commitQueue: parts.commitQueue, registry: parts.pools, log: options.logger, metrics,
+  supply = new ClusterBlockSupply({ pools: served, engine, store: parts.store, commitQueue: parts.commitQueue, catalogue: parts.pools, log: options.logger, metrics,
     blockIdleSeconds: cluster.blockIdleSeconds });
   for (const state of supply.loadPoolStates()) parts.pools.put(state);
   options.logger.info({ event: 'cluster.pools', served: served.map((pool) => pool.name), skipped: config.clusterPools.filter((pool) => !served.includes(pool)).map((pool) => pool.name),

@@ -63,6 +63,9 @@ export const errorReasons = {
   // Not UNAVAILABLE: the plugin retries that until its timeout, and this must fail fast; the
   // node is up, only a new block cannot be claimed until the cluster store is back.
   CLUSTER_UNAVAILABLE: { grpc: GrpcStatus.FAILED_PRECONDITION, cni: CniCode.TRY_AGAIN_LATER },
+  // The caller's deadline passed while the request waited for its turn: nothing was written,
+  // the caller has gone (and will retry).
+  DEADLINE_EXCEEDED: { grpc: GrpcStatus.DEADLINE_EXCEEDED, cni: CniCode.TRY_AGAIN_LATER },
 } as const satisfies Record<string, { grpc: GrpcStatusCode; cni: CniCodeValue }>;
 export type ErrorReason = keyof typeof errorReasons;
 
@@ -134,6 +137,10 @@ export class ClusterUnavailableForPoolError extends BerthError {
   constructor(readonly pool: string, outage: string) {
     super(`cluster pool "${pool}" has no free address in the blocks this node owns, and no new block can be claimed: ${outage}; retry when the cluster store is back`, { pool });
   }
+}
+/** The request's deadline passed before its work reached the database: it was not done. */
+export class DeadlineExceededError extends BerthError {
+  readonly reason = 'DEADLINE_EXCEEDED' as const;
 }
 export class StoreFailureError extends BerthError {
   readonly reason = 'STORE_FAILURE' as const;

@@ -24,12 +24,12 @@ export function writeBenchConfig(path) {
 
 /**
  * Spawns berthd and resolves once it logs daemon.started. `extraNodeArgs` go before the script
- * (e.g. --cpu-prof). The daemon's own stale-lease cleaner and metrics endpoint stay on, as in production.
+ * (e.g. --cpu-prof); `extraArgs` after berthd's own (e.g. the cluster flags). The daemon's own stale-lease cleaner and metrics endpoint stay on, as in production.
  */
-export async function startBerthd({ dir, socketPath, dbPath, configPath, extraNodeArgs = [], env = process.env, timeoutMs = 120_000, berthdPath = BERTHD }) {
+export async function startBerthd({ dir, socketPath, dbPath, configPath, extraNodeArgs = [], extraArgs = [], env = process.env, timeoutMs = 120_000, berthdPath = BERTHD }) {
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [...extraNodeArgs, berthdPath, '--socket', socketPath, '--db', dbPath, '--config', configPath,
-    '--metrics-addr', '127.0.0.1:0', '--log-level', 'info'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--metrics-addr', '127.0.0.1:0', '--log-level', 'info', ...extraArgs], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const startedLine = JSON.parse(await waitForLine(child, '"daemon.started"', timeoutMs));
   const startMs = msSince(started);
   return {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Cluster pool engine bench, against a real etcd (one member, started here):
+// Cluster pool engine bench, against a real etcd (one member started here when run alone; the
+// bench's cluster section, clusterBench.mjs, passes its 3-member etcd instead):
 //  1. N simulated nodes (default 5,000) start together and each claim a block through the same
 //     BlockClaimer code berthd uses: time to converge, lost races, keys and etcd DB size.
 //  2. Block claim latency p50/p99 on a quiet etcd (one claim at a time).
@@ -37,11 +38,14 @@ class CountingStore {
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
+/** The storm's keys live under their own prefix, so its key count is its own in a shared etcd. */
+const SIM_PREFIX = '/berth-sim';
+
 async function startStorm(engine, etcd, { nodes, clients, subnet, concurrency }) {
-  const stores = Array.from({ length: clients }, () => new engine.EtcdClaimStore({ endpoints: [etcd.clientUrl], deadlineMs: 10_000 }));
+  const stores = Array.from({ length: clients }, () => new engine.EtcdClaimStore({ endpoints: etcd.endpoints, deadlineMs: 10_000 }));
   const pool = { name: 'sim', subnet, blockSize: 26, exclude: [] };
-  await new engine.ClusterPoolRegistry(stores[0], 'sim-node-0').ensure(pool);
-  const claimers = Array.from({ length: nodes }, (_, i) => new engine.BlockClaimer({ store: stores[i % clients], node: `sim-node-${i}` }));
+  await new engine.ClusterPoolRegistry(stores[0], 'sim-node-0', SIM_PREFIX).ensure(pool);
+  const claimers = Array.from({ length: nodes }, (_, i) => new engine.BlockClaimer({ store: stores[i % clients], node: `sim-node-${i}`, prefix: SIM_PREFIX }));
   const latencies = [];
   const started = performance.now();
   // Every node starts at once; one Node process on a small machine keeps `concurrency` claims in
@@ -79,14 +83,14 @@ async function startStorm(engine, etcd, { nodes, clients, subnet, concurrency })
   await Promise.all(Array.from({ length: Math.min(concurrency, nodes) }, async () => {
     while (next < nodes) {
       const i = next++;
-      const presence = new engine.NodePresence({ store: stores[i % clients], node: claimers[i].node, usageIntervalMs: 1e9 });
+      const presence = new engine.NodePresence({ store: stores[i % clients], node: claimers[i].node, usageIntervalMs: 1e9, prefix: SIM_PREFIX });
       const cidr = results[i].status === 'fulfilled' ? results[i].value.cidr : undefined;
       presence.reportUsage(cidr ? [{ pool: 'sim', cidr, used: 0, free: 64 }] : []);
       await presence.flush().catch(() => { usageFailures++; });
       await presence.stop();
     }
   }));
-  const keys = (await stores[0].list('/berth/')).length;
+  const keys = (await stores[0].list(`${SIM_PREFIX}/`)).length;
   const { blocks } = await claimers[0].listBlocks('sim');
   const duplicates = blocks.length - new Set(blocks.map((b) => b.cidr)).size;
   const told = new Set(results.filter((r) => r.status === 'fulfilled').map((r) => r.value.cidr));
@@ -104,7 +108,7 @@ async function startStorm(engine, etcd, { nodes, clients, subnet, concurrency })
 }
 
 async function quietClaims(engine, etcd, count) {
-  const store = new engine.EtcdClaimStore({ endpoints: [etcd.clientUrl] });
+  const store = new engine.EtcdClaimStore({ endpoints: etcd.endpoints });
   const claimer = new engine.BlockClaimer({ store, node: 'latency-node' });
   const pool = { name: 'latency', subnet: '10.200.0.0/16', blockSize: 26, exclude: [] };
   const latencies = [];
@@ -123,7 +127,7 @@ async function quietClaims(engine, etcd, count) {
  * advances `msPerOp` per ADD or DEL, and usage is flushed at every 10 s boundary.
  */
 async function writesPerCycles(engine, etcd, { pattern, cycles, msPerOp, claimAheadBelow = 8, label }) {
-  const store = new CountingStore(new engine.EtcdClaimStore({ endpoints: [etcd.clientUrl] }));
+  const store = new CountingStore(new engine.EtcdClaimStore({ endpoints: etcd.endpoints }));
   const node = `churn-${label}`;
   const claimer = new engine.BlockClaimer({ store, node });
   const presence = new engine.NodePresence({ store, node, usageIntervalMs: 1e9 });
@@ -174,24 +178,29 @@ async function writesPerCycles(engine, etcd, { pattern, cycles, msPerOp, claimAh
   return { pattern: label, cycles, podsPerSecond: 1000 / msPerOp, claims, releases, usageWrites, etcdWrites: store.writes };
 }
 
-export async function benchClusterSimulation({ nodes = 5000, clients = 50, concurrency = 200, subnet = '10.0.0.0/12', log = () => {} } = {}) {
+/**
+ * The storm, quiet claim latency and engine-level writes per ADD/DEL cycles. On `etcd` when given
+ * (the bench section's cluster, left running), else on a single member of its own.
+ */
+export async function benchClusterSimulation({ nodes = 5000, clients = 50, concurrency = 200, subnet = '10.0.0.0/12', claims = 200, cycles = 1000, etcd: shared, log = () => {} } = {}) {
   const engine = await loadEngine();
-  const etcd = await startEtcdMember();
+  const etcd = shared ?? await startEtcdMember();
   try {
     log(`cluster: ${nodes} nodes claiming on ${subnet} /26 through ${clients} etcd clients, ${concurrency} claims in flight`);
     const storm = await startStorm(engine, etcd, { nodes, clients, subnet, concurrency });
     log('cluster: quiet claim latency');
-    const latency = await quietClaims(engine, etcd, 200);
-    log('cluster: etcd writes per 1,000 ADD/DEL cycles');
-    const burst = [...Array(1000).fill('add'), ...Array(1000).fill('del')];
-    const steady = [...Array(30).fill('add'), ...Array.from({ length: 1000 }, () => ['del', 'add']).flat(), ...Array(30).fill('del')];
+    const latency = await quietClaims(engine, etcd, claims);
+    log(`cluster: etcd writes per ${cycles} ADD/DEL cycles (engine, simulated time)`);
+    const burst = [...Array(cycles).fill('add'), ...Array(cycles).fill('del')];
+    const steady = [...Array(30).fill('add'), ...Array.from({ length: cycles }, () => ['del', 'add']).flat(), ...Array(30).fill('del')];
     const writes = [
-      await writesPerCycles(engine, etcd, { pattern: burst, cycles: 1000, msPerOp: 50, label: 'burst' }),
-      await writesPerCycles(engine, etcd, { pattern: steady, cycles: 1000, msPerOp: 50, label: 'steady30' }),
+      await writesPerCycles(engine, etcd, { pattern: burst, cycles, msPerOp: 50, label: 'burst' }),
+      await writesPerCycles(engine, etcd, { pattern: steady, cycles, msPerOp: 50, label: 'steady30' }),
     ];
-    return { etcd: 'single member, /usr/bin/etcd, fsync on', loadAverage: loadavg().map((l) => +l.toFixed(1)), storm, claimLatency: latency, writes };
+    const members = etcd.members ?? 1;
+    return { etcd: `${members === 1 ? 'single member' : `${members} members`}, /usr/bin/etcd, fsync on`, loadAverage: loadavg().map((l) => +l.toFixed(1)), storm, claimLatency: latency, writes };
   } finally {
-    await etcd.stop();
+    if (!shared) await etcd.stop();
   }
 }
 
@@ -201,7 +210,7 @@ function renderText(r) {
     `Cluster simulation (${r.etcd}; load average at the end ${r.loadAverage.join(' ')})`,
     `  ${s.nodes} nodes start together on ${s.subnet} in /26 (${s.blocksInPool} blocks), ${s.clients} etcd clients, ${s.concurrency} claims in flight:`,
     `    converged in ${(s.convergeMs / 1000).toFixed(1)} s; ${s.claimed} claimed, ${s.failed} failed; lost races ${s.lostRaces}; pool listings ${s.listings}`,
-    `    blocks in etcd ${s.blocksInEtcd}, duplicate owners ${s.duplicateBlocks}; keys under /berth ${s.keys}; etcd DB ${(s.dbBytes / 2 ** 20).toFixed(1)} MiB (${(s.dbInUseBytes / 2 ** 20).toFixed(1)} MiB in use)`,
+    `    blocks in etcd ${s.blocksInEtcd}, duplicate owners ${s.duplicateBlocks}; keys under /berth-sim ${s.keys}; etcd DB ${(s.dbBytes / 2 ** 20).toFixed(1)} MiB (${(s.dbInUseBytes / 2 ** 20).toFixed(1)} MiB in use)`,
     ...(s.failed > 0 ? [`    failures: ${s.failures.join(' | ')}; ${s.claimedOnRetry} of them claimed on the node's next attempt`] : []),
     `    blocks in etcd that no node was told it owns (orphans): ${s.orphanBlocks}; usage writes that failed: ${s.usageFailures}`,
     `    claim latency during the storm p50 ${s.stormClaimMs.p50} ms, p99 ${s.stormClaimMs.p99} ms`,

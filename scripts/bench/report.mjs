@@ -1,21 +1,11 @@
 // results.json -> results.md (the README quotes it; run.mjs also prints it).
+import { renderCluster } from './clusterReport.mjs';
 import { explainGaps } from './gapAnalysis.mjs';
+import { fixed, ms, perSec, ratio, table } from './reportFormat.mjs';
 import { evaluateTargets, formatCount } from './targets.mjs';
 
-const ms = (s) => (s?.median == null ? '–' : `${fixed(s.median)} ms (${fixed(s.min)}–${fixed(s.max)})`);
 const mb = (s) => (s?.median == null ? '–' : `${fixed(s.median)} MB (${fixed(s.min)}–${fixed(s.max)})`);
-const perSec = (s) => (s?.median == null ? '–' : `${Math.round(s.median)} (${Math.round(s.min)}–${Math.round(s.max)})`);
-const ratio = (s) => (s?.median == null ? '–' : `${s.median.toFixed(2)}× (${s.min.toFixed(2)}–${s.max.toFixed(2)})`);
 const plainMs = (value) => (value == null ? '–' : `${fixed(value)} ms`);
-
-function fixed(value) {
-  if (value == null) return '–';
-  return Math.abs(value) >= 100 ? String(Math.round(value)) : value.toFixed(Math.abs(value) >= 10 ? 1 : 2);
-}
-
-function table(header, rows) {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n');
-}
 
 export function renderMarkdown(results) {
   const m = results.machine;
@@ -38,6 +28,7 @@ export function renderMarkdown(results) {
   if (throughput) out.push(...renderThroughput(throughput));
   if (scale) out.push(...renderScale(scale));
   if (results.sections.backup) out.push(...renderBackup(results.sections.backup));
+  if (results.sections.cluster) out.push(...renderCluster(results.sections.cluster));
   out.push(...renderMemory(results.sections));
   if (results.cpuProfiles && Object.keys(results.cpuProfiles).length > 0) out.push(...renderProfiles(results.cpuProfiles));
   out.push(...renderMethod());
@@ -113,7 +104,10 @@ function renderBackup(backup) {
     table(['Step', 'Time', 'berthd peak RSS'], [
       ['export', `${fixed(backup.export.ms / 1000)} s`, `${fixed(backup.export.berthdPeakRssMb)} MB`],
       ['import', `${fixed(backup.import.ms / 1000)} s`, `${fixed(backup.import.berthdPeakRssMb)} MB`],
-    ]), ''];
+    ]), '',
+    ...(backup.addsDuringImport ? [
+      `While the import ran, one ADD every 100 ms in another pool (${backup.addsDuringImport.count} ADDs, ${backup.addsDuringImport.failed} failed): median ${fixed(backup.addsDuringImport.medianMs)} ms, p99 ${fixed(backup.addsDuringImport.p99Ms)} ms, max ${fixed(backup.addsDuringImport.maxMs)} ms. The leases arrive and are staged without holding up writes; the restore itself is one transaction, and writes wait for it (the max).`, '',
+    ] : [])];
 }
 
 function renderMemory({ shim, scale }) {

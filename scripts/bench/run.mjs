@@ -16,6 +16,7 @@ import { renderMarkdown } from './report.mjs';
 import { benchScale } from './scaleLatency.mjs';
 import { benchShimRoundTrip } from './shimRoundTrip.mjs';
 import { benchBackup } from './backupScale.mjs';
+import { benchCluster } from './clusterBench.mjs';
 
 async function main() {
   const options = parseBenchArgs(process.argv.slice(2));
@@ -42,6 +43,7 @@ async function main() {
     if (options.sections.includes('throughput')) results.sections.throughput = await benchDaemonThroughput(context);
     if (options.sections.includes('scale')) results.sections.scale = await benchScale(context);
     if (options.sections.includes('backup')) results.sections.backup = await benchBackup(context);
+    if (options.sections.includes('cluster')) results.sections.cluster = await benchCluster(context);
     if (options.cpuProf) {
       rmSync(profileDir, { recursive: true, force: true });
       results.cpuProfiles = await profileDaemon({ ...context, profileDir });

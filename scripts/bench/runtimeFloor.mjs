@@ -11,6 +11,6 @@ export function buildRuntimeFloor(workDir) {
   const out = join(workDir, 'bun-empty');
   writeFileSync(entry, '');
   execFileSync(bunExecutable(REPO_ROOT), ['build', entry, '--compile', '--minify', '--bytecode', '--no-compile-autoload-dotenv',
-    '--no-compile-autoload-bunfig', '--outfile', out], { cwd: workDir, stdio: 'ignore' });
+    '--no-compile-autoload-bunfig', '--compile-jit-policy=1000', '--outfile', out], { cwd: workDir, stdio: 'ignore' });
   return out;
 }

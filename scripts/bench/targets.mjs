@@ -7,7 +7,7 @@ const EXECUTABLE_LIMIT_MB = 114.4;
 const ms = (value) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
 
 export function evaluateTargets(results) {
-  const { shim, throughput, scale, backup } = results.sections;
+  const { shim, throughput, scale, backup, cluster } = results.sections;
   const targets = [];
   const add = (target, measured, limit, compare, figure, unit = '×') => {
     const value = measured ?? null;
@@ -59,6 +59,18 @@ export function evaluateTargets(results) {
     add(`berthd RSS during export of ${n} leases < 300 MB`, backup.export.berthdPeakRssMb, 300, below, 'peak (VmHWM), start-up included', ' MB');
     add(`berthctl import of ${n} leases < 60 s`, backup.import.ms / 1000, 60, below, `${fixedSeconds(backup.import.ms)}, one transaction`, ' s');
     add(`berthd RSS during import of ${n} leases < 300 MB`, backup.import.berthdPeakRssMb, 300, below, 'peak (VmHWM), start-up included', ' MB');
+  }
+  if (cluster) {
+    // The serving path with a block already owned: the ratio of paired Allocate p50s per round;
+    // at 1 in flight the two daemons alternate call by call (drift cancels best), above it by round.
+    const add1 = cluster.addVsFile;
+    const claims = `${add1.claimsDuringRounds} claims during the rounds`;
+    add('cluster-mode ADD ≤ 1.05× file-mode ADD (Allocate p50, 1 in flight, calls alternating, owned free block)', add1.byCall.ratios.allocateP50.median, 1.05, atMost,
+      `${ms(add1.byCall.cluster.allocateP50Ms.median)} vs ${ms(add1.byCall.file.allocateP50Ms.median)}; ${claims}`);
+    for (const level of add1.levels.filter((l) => l.concurrency > 1)) {
+      add(`cluster-mode ADD ≤ 1.05× file-mode ADD (Allocate p50, ${level.concurrency} in flight, interleaved rounds, owned free block)`, level.ratios.allocateP50.median, 1.05, atMost,
+        `${ms(level.cluster.allocateP50Ms.median)} vs ${ms(level.file.allocateP50Ms.median)}; ${claims}`);
+    }
   }
   return targets;
 }

@@ -5,7 +5,7 @@ import {
   containerIdProblem, ifnameProblem, netnsProblem, networkNameProblem, podNameProblem, podNamespaceProblem, podUidProblem, poolNameProblem,
 } from '../../daemon/src/fieldRules.ts';
 import { statSync } from 'node:fs';
-import type { IpamTestClient } from '../support/ipamClient.ts';
+import type { IpamTestClient } from '../support/ipamTestClient.ts';
 
 interface Lease { pool: string; address: string; containerId: string; ifname: string; network: string; podNamespace: string; podName: string; podUid: string; netns: string; state: string }
 interface Prefix { pool: string; prefix: string; owner: string; state: string }

@@ -13,13 +13,35 @@ export interface RawAnswer {
   readonly body: Buffer;
 }
 
+/** More than this in one body may be left unsent when the server answers early (one stream's initial window). */
+const STREAM_WINDOW = 65_535;
+
+/**
+ * Why a session is dropped after a large body the server answered early (the fuzz test's
+ * "STALLED" case): grpc-js answers a call to an unknown path at once, without reading its body,
+ * so most of a 1 MiB body is still queued in node's HTTP/2 client when the stream is cancelled,
+ * and node's client goes on counting those bytes against its session's maxSessionMemory (10 MB
+ * by default) after the stream is gone. After about ten such calls the client refuses the
+ * server's next response and the call never ends: the stall was in this client, not in berthd
+ * (test/hostileInput.test.ts sends 40 such bodies down one connection of a client whose limit is
+ * high enough, and berthd answers each).
+ */
+export interface RawSessionOptions {
+  /** Keep one connection across large bodies; needs `maxSessionMemoryMb` above ~1 per such body. */
+  readonly keepAfterLargeBodies?: boolean;
+  readonly maxSessionMemoryMb?: number;
+}
+
 export class RawGrpcSession {
   private session: ClientHttp2Session | undefined;
-  constructor(private readonly socketPath: string) {}
+  constructor(private readonly socketPath: string, private readonly options: RawSessionOptions = {}) {}
 
   private open(): ClientHttp2Session {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
-    const session = connect('http://localhost', { createConnection: () => connectSocket(this.socketPath) });
+    const session = connect('http://localhost', {
+      createConnection: () => connectSocket(this.socketPath),
+      ...(this.options.maxSessionMemoryMb === undefined ? {} : { maxSessionMemory: this.options.maxSessionMemoryMb }),
+    });
     session.on('error', () => undefined);
     this.session = session;
     return session;
@@ -56,6 +78,7 @@ export class RawGrpcSession {
       });
       stream.on('close', () => {
         clearTimeout(timer);
+        if (body.length > STREAM_WINDOW && !this.options.keepAfterLargeBodies) this.reopen();
         const all = { ...head, ...tail };
         const status = all['grpc-status'] === undefined ? undefined : Number(all['grpc-status']);
         resolve({ status, reset, message: String(all['grpc-message'] ?? ''), reason: String(all['berth-error-reason'] ?? ''), body: Buffer.concat(chunks) });

@@ -5,7 +5,7 @@ import { addressFromKey, formatAddress, formatCidr, type IpFamily } from '../../
 import { createDaemon, type DaemonHandle } from './daemonProcess.ts';
 import { EtcdCluster, type EtcdClusterOptions } from './etcdCluster.ts';
 import { afterAll, beforeAll } from 'vitest';
-import { ipamClient, type IpamTestClient } from './ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './ipamTestClient.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

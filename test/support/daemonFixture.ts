@@ -1,7 +1,7 @@
 // A berthd and a client to it for the tests of one describe block: started before them, gone after.
 import { afterAll, beforeAll } from 'vitest';
 import { startDaemon, type DaemonHandle } from './daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './ipamTestClient.ts';
 
 export interface DaemonFixture {
   readonly daemon: DaemonHandle;

@@ -125,29 +125,59 @@ class BlockReader {
   }
 }
 
-/** Every header as a literal without indexing (§6.2.2) with a literal name: no state on either side. */
+/**
+ * Every header as a literal without indexing (§6.2.2) with a literal name: no state on either
+ * side. Written into one buffer: the plugin runs this once, in the interpreter, where each Buffer
+ * call it saves is worth more than the arithmetic.
+ */
 export function encodeHeaderBlock(headers: readonly (readonly [string, string])[]): Buffer {
-  const parts: Buffer[] = [];
+  let size = 0;
+  for (const [name, value] of headers) size += 1 + integerLength(name.length, 7) + name.length + integerLength(value.length, 7) + value.length;
+  const block = Buffer.allocUnsafe(size);
+  let offset = 0;
   for (const [name, value] of headers) {
-    parts.push(Buffer.from([0x00]), encodeString(name), encodeString(value));
+    block[offset++] = 0x00;
+    offset = writeString(block, offset, name);
+    offset = writeString(block, offset, value);
   }
-  return Buffer.concat(parts);
+  return block;
 }
 
-function encodeString(text: string): Buffer {
-  const octets = Buffer.from(text, 'latin1');
-  return Buffer.concat([encodeInteger(octets.length, 7, 0x00), octets]);
+/** §5.2 without Huffman: the length, then the octets (Latin-1, one octet per character). */
+function writeString(block: Buffer, start: number, text: string): number {
+  let offset = writeInteger(block, start, text.length, 7, 0x00);
+  for (let i = 0; i < text.length; i++) block[offset++] = text.charCodeAt(i) & 0xff;
+  return offset;
 }
 
-export function encodeInteger(value: number, prefixBits: number, firstBits: number): Buffer {
+function integerLength(value: number, prefixBits: number): number {
   const limit = (1 << prefixBits) - 1;
-  if (value < limit) return Buffer.from([firstBits | value]);
-  const bytes = [firstBits | limit];
+  if (value < limit) return 1;
+  let length = 2;
+  for (let rest = value - limit; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
+}
+
+function writeInteger(block: Buffer, start: number, value: number, prefixBits: number, firstBits: number): number {
+  const limit = (1 << prefixBits) - 1;
+  let offset = start;
+  if (value < limit) {
+    block[offset++] = firstBits | value;
+    return offset;
+  }
+  block[offset++] = firstBits | limit;
   let rest = value - limit;
   while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
+    block[offset++] = (rest % 0x80) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  bytes.push(rest);
-  return Buffer.from(bytes);
+  block[offset++] = rest;
+  return offset;
+}
+
+/** §5.1: `value` in the low `prefixBits` of a first octet that carries `firstBits`, continued in 7-bit groups. */
+export function encodeInteger(value: number, prefixBits: number, firstBits: number): Buffer {
+  const bytes = Buffer.allocUnsafe(integerLength(value, prefixBits));
+  writeInteger(bytes, 0, value, prefixBits, firstBits);
+  return bytes;
 }

@@ -37,7 +37,9 @@ export function decodeHuffman(bytes: Uint8Array): string {
   // Bits read since the last symbol ended, and whether they were all ones (only EOS's prefix may pad).
   let pending = 0;
   let pendingAllOnes = true;
-  for (const byte of bytes) {
+  // An index, not for-of: the plugin runs this in the interpreter, where an iterator costs a call per byte.
+  for (let index = 0; index < bytes.length; index++) {
+    const byte = bytes[index] ?? 0;
     for (let bit = 7; bit >= 0; bit--) {
       const one = (byte >>> bit) & 1;
       const entry = trie[2 * node + one] ?? 0;

@@ -40,7 +40,7 @@ export function pickAddress(strategy: AddressStrategy, context: PickContext): bi
 }
 
 /** The address `offset` places into the allocatable intervals (offset < their total size). */
-export function addressAtOffset(allocatable: readonly AddressInterval[], offset: bigint): bigint {
+function addressAtOffset(allocatable: readonly AddressInterval[], offset: bigint): bigint {
   let remaining = offset;
   for (const interval of allocatable) {
     const length = interval.end - interval.start + 1n;

@@ -93,6 +93,6 @@ export function freeIntervals(bounds: AddressInterval, ...blocked: readonly (rea
   return free;
 }
 
-export function alignUp(value: bigint, size: bigint): bigint {
+function alignUp(value: bigint, size: bigint): bigint {
   return ((value + size - 1n) / size) * size;
 }

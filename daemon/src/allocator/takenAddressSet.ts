@@ -7,6 +7,7 @@
 // so a fully fragmented pool (one run per lease, a million runs) changes in microseconds. Each
 // run is stored as offsets from the pool's first address in 32-bit words (AddressWords): 8 bytes
 // per run in an IPv4 pool, 16 in an IPv6 /64, instead of two bigint objects.
+import { lastIndexWhere } from '../config/addressIntervals.ts';
 import type { AddressInterval } from '../config/types.ts';
 import { AddressWords } from './addressWords.ts';
 
@@ -202,28 +203,10 @@ export class TakenAddressSet {
   private lastRunStartingAtOrBefore(address: bigint): RunPosition {
     const { codec, key, stride } = this;
     codec.write(address, key, 0);
-    let lo = 0;
-    let hi = this.leaves.length - 1;
-    let leafIndex = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (codec.compare(this.leaves[mid]!.words, 0, key, 0) <= 0) {
-        leafIndex = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const leafIndex = lastIndexWhere(0, this.leaves.length, (i) => codec.compare(this.leaves[i]!.words, 0, key, 0) <= 0);
     if (leafIndex < 0) return { leaf: 0, run: -1 };
     const leaf = this.leaves[leafIndex]!;
-    lo = 1;
-    hi = leaf.runs - 1;
-    let run = 0;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (codec.compare(leaf.words, mid * stride, key, 0) <= 0) {
-        run = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const run = lastIndexWhere(1, leaf.runs, (i) => codec.compare(leaf.words, i * stride, key, 0) <= 0);
     return { leaf: leafIndex, run };
   }
 

@@ -55,12 +55,23 @@ export function intervalsInclude(intervals: readonly AddressInterval[], address:
 
 /** Index of the first of the sorted, disjoint intervals that ends at or after the address. */
 export function firstIntervalEndingAtOrAfter(intervals: readonly AddressInterval[], address: bigint): number {
-  let lo = 0;
-  let hi = intervals.length;
-  while (lo < hi) {
+  return lastIndexWhere(0, intervals.length, (i) => intervals[i]!.end < address) + 1;
+}
+
+/**
+ * The last index in [from, to) at which `holds` is true, or from - 1 when there is none; `holds`
+ * must be true on a leading part of the range and false after it (e.g. "starts at or before x").
+ */
+export function lastIndexWhere(from: number, to: number, holds: (index: number) => boolean): number {
+  let lo = from;
+  let hi = to - 1;
+  let found = from - 1;
+  while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (intervals[mid]!.end < address) lo = mid + 1;
-    else hi = mid;
+    if (holds(mid)) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
   }
-  return lo;
+  return found;
 }

@@ -32,12 +32,7 @@ export function parseAddressPool(entry: Mapping, path: string, common: CommonFie
     if (outside({ start: interval.end, end: interval.end })) problems.add(`${rangePath}.end`, `${formatAddress(interval.end, family!)} is not inside subnet ${subnetText}`);
   });
 
-  const exclude = parseExclude(entry.exclude, `${path}.exclude`, family, problems);
-  exclude?.forEach(({ interval, index, text }) => {
-    if (bounds !== undefined && !intervalsOverlap(interval, { start: bounds.first, end: bounds.last })) {
-      problems.add(`${path}.exclude[${index}]`, `${text} is not inside subnet ${subnetText}`);
-    }
-  });
+  const exclude = parseExclude(entry.exclude, `${path}.exclude`, subnet, problems);
 
   let gateway: bigint | undefined;
   if (entry.gateway !== undefined) {
@@ -183,10 +178,12 @@ function parseRanges(value: unknown, path: string, subnet: Cidr | undefined, pro
   return ranges;
 }
 
-export function parseExclude(value: unknown, path: string, family: IpFamily | undefined, problems: Problems): (IndexedInterval & { text: string })[] | undefined {
+/** Excluded addresses and CIDRs, each touching the subnet (when the subnet is valid). */
+export function parseExclude(value: unknown, path: string, subnet: Cidr | undefined, problems: Problems): IndexedInterval[] | undefined {
   if (value === undefined) return undefined;
+  const family = subnet?.family;
   if (!Array.isArray(value)) return problems.add(path, `must be a list of addresses or CIDRs, not ${describeType(value)}`) ?? [];
-  const excluded: (IndexedInterval & { text: string })[] = [];
+  const excluded: (IndexedInterval & { readonly text: string })[] = [];
   value.forEach((item: unknown, index) => {
     const itemPath = `${path}[${index}]`;
     if (typeof item === 'string' && item.includes('/')) {
@@ -200,6 +197,12 @@ export function parseExclude(value: unknown, path: string, family: IpFamily | un
     const address = parseAddressField(item, itemPath, family, problems, 'an IP address or CIDR');
     if (address !== undefined) excluded.push({ interval: { start: address.value, end: address.value }, index, text: formatAddress(address.value, address.family) });
   });
+  if (subnet !== undefined) {
+    const { first, last } = cidrBounds(subnet);
+    for (const { interval, index, text } of excluded) {
+      if (!intervalsOverlap(interval, { start: first, end: last })) problems.add(`${path}[${index}]`, `${text} is not inside subnet ${formatCidr(subnet.network, subnet.prefixLength, subnet.family)}`);
+    }
+  }
   return excluded;
 }
 

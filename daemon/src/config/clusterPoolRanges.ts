@@ -22,9 +22,3 @@ export function clusterPoolAsAddressPool(pool: ClusterPoolConfig, blocks: readon
     routes: pool.routes, dns: pool.dns, preAllocations: [],
   };
 }
-
-/** Addresses of one block that can be handed out (gateway, network/broadcast and excludes left out). */
-export function blockInterval(pool: Pick<ClusterPoolConfig, 'family'>, block: ServedBlock): { start: bigint; end: bigint } {
-  const { first, last } = cidrBounds({ family: pool.family, network: block.first, prefixLength: block.prefixLength });
-  return { start: first, end: last };
-}

@@ -3,6 +3,7 @@
 import { cidrBounds, formatAddress, formatCidr, IpParseError, parseAddress, parseCidr, type Cidr, type IpAddress, type IpFamily } from '../ip/address.ts';
 import type { ConfigProblem } from './configError.ts';
 import { editDistance } from './editDistance.ts';
+import { DEFAULT_ADDRESS_SPACE, type PoolConfig, type PrefixPoolConfig } from './types.ts';
 
 const POOL_NAME = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 const LABEL_KEY = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
@@ -21,12 +22,47 @@ export class Problems {
   }
 }
 
+/** Longest reclaim delay: a week. */
+const MAX_RECLAIM_DELAY_SECONDS = 7 * 24 * 3600;
+
+export interface ParsedPool<C = PoolConfig | PrefixPoolConfig> {
+  readonly name?: string;
+  readonly addressSpace: string;
+  readonly subnet?: Cidr;
+  /** Present only when the pool had no problems of its own. */
+  readonly config?: C;
+}
+
 export interface CommonFields {
   readonly name?: string;
   readonly addressSpace: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly subnet?: Cidr;
   readonly reclaimDelaySeconds: number;
+}
+
+export function parseCommon(entry: Mapping, path: string, problems: Problems): CommonFields {
+  const name = parseName(entry.name, `${path}.name`, problems);
+  const addressSpace = parseAddressSpace(entry, path, name, problems);
+  const labels = entry.labels === undefined ? {} : parseLabels(entry.labels, `${path}.labels`, problems) ?? {};
+  const subnet = parseSubnet(entry.subnet, `${path}.subnet`, problems);
+  const reclaimDelaySeconds = entry.reclaimDelaySeconds === undefined
+    ? 0 : parseInteger(entry.reclaimDelaySeconds, `${path}.reclaimDelaySeconds`, 0, MAX_RECLAIM_DELAY_SECONDS, problems) ?? 0;
+  return { ...(name === undefined ? {} : { name }), addressSpace, labels, ...(subnet === undefined ? {} : { subnet }), reclaimDelaySeconds };
+}
+
+/** `addressSpace`, or its old name `network` (which now means only the CNI network name of a lease). */
+function parseAddressSpace(entry: Mapping, path: string, name: string | undefined, problems: Problems): string {
+  if (entry.network !== undefined && entry.addressSpace !== undefined) {
+    return problems.add(`${path}.network`, 'is the old name of addressSpace: give addressSpace only') ?? DEFAULT_ADDRESS_SPACE;
+  }
+  const key = entry.network !== undefined ? 'network' : 'addressSpace';
+  if (entry[key] === undefined) return DEFAULT_ADDRESS_SPACE;
+  const addressSpace = parseName(entry[key], `${path}.${key}`, problems, 'address space') ?? DEFAULT_ADDRESS_SPACE;
+  if (key === 'network') {
+    problems.deprecations.push(`${path}.network${name === undefined ? '' : ` (pool "${name}")`}: "network" is deprecated; write "addressSpace: ${addressSpace}"`);
+  }
+  return addressSpace;
 }
 
 /** The settings both pool kinds carry, once their own checks passed. */
@@ -49,7 +85,7 @@ export function checkKeys(value: Mapping, path: string, allowed: readonly string
 }
 
 /** The name of a pool or of an address space. */
-export function parseName(value: unknown, path: string, problems: Problems, what = 'pool'): string | undefined {
+function parseName(value: unknown, path: string, problems: Problems, what = 'pool'): string | undefined {
   if (value === undefined) return problems.add(path, 'is required');
   if (typeof value !== 'string') return problems.add(path, `must be a string, not ${describeType(value)}`);
   if (!POOL_NAME.test(value)) {
@@ -93,7 +129,7 @@ export function parseChoice<T extends string>(value: unknown, path: string, choi
   return problems.add(path, `${show(value)} is not one of ${choices.join(', ')}`);
 }
 
-export function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
+function parseSubnet(value: unknown, path: string, problems: Problems): Cidr | undefined {
   if (value === undefined) return problems.add(path, 'is required: a CIDR such as 10.244.0.0/24 or fd00:244::/64');
   return parseCidrField(value, path, undefined, problems);
 }

@@ -7,7 +7,7 @@ import type { AddressInterval, PoolConfig } from './types.ts';
 export { countAddresses, mergeIntervals };
 
 /** Addresses inside the subnet that are never handed out by rule, whatever the configuration says. */
-export function unusableAddresses(pool: Pick<PoolConfig, 'family' | 'subnet'>): AddressInterval[] {
+function unusableAddresses(pool: Pick<PoolConfig, 'family' | 'subnet'>): AddressInterval[] {
   const { first, last } = cidrBounds(pool.subnet);
   if (pool.family === 4) {
     // Network and broadcast, except in point-to-point /31 (RFC 3021) and host /32 subnets.

@@ -7,8 +7,7 @@ import type { Logger } from 'pino';
 import { ShuttingDownError } from '../errors.ts';
 import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
 import { answerFailure, internalStatus } from './errorStatus.ts';
-import { importedBackupOf, type IpamHandlerDeps } from './ipamHandlers.ts';
-import type { ImportLeasesRequest } from './messages.ts';
+import { importedBackupOf, type ImportLeasesRequest } from './messages.ts';
 import { requestIdOf } from './requestContext.ts';
 import { validateRequest } from './requestRules.ts';
 
@@ -19,9 +18,20 @@ export interface BackupStream {
   discard(): void;
 }
 
+/** What the stream handler needs; ipamHandlers.ts's deps carry it. */
+export interface ImportStreamDeps {
+  /** A backup arriving as a stream (ImportLeasesStream): checked and staged message by message, restored at the end. */
+  readonly streamedImport: () => BackupStream;
+  readonly log: Logger;
+  /** Told about every finished call (metrics). */
+  readonly observe?: (method: string, code: string, seconds: number) => void;
+  /** False once shutdown began: new calls get UNAVAILABLE. */
+  readonly accepting: () => boolean;
+}
+
 const METHOD = 'ImportLeasesStream';
 
-export function importStream(deps: IpamHandlerDeps): handleClientStreamingCall<ImportLeasesRequest, unknown> {
+export function importStream(deps: ImportStreamDeps): handleClientStreamingCall<ImportLeasesRequest, unknown> {
   return (call: ServerReadableStream<ImportLeasesRequest, unknown>, callback: sendUnaryData<unknown>) => {
     const started = process.hrtime.bigint();
     let requestId = 'unknown';

@@ -9,35 +9,26 @@ import type { PrefixService } from '../service/prefixService.ts';
 import type { LeasePage } from '../service/leasePages.ts';
 import type { ImportedLease, ImportedPrefix, ImportResult } from '../service/stateImport.ts';
 import type { LeaseFilter } from '../store/leaseRecord.ts';
-import { importStream, type BackupStream } from './importStreamHandler.ts';
+import { importStream, type ImportStreamDeps } from './importStreamHandler.ts';
 import { answerFailure, internalStatus } from './errorStatus.ts';
 import {
   leaseStateOf, selectorOf, toAllocationMessage, toLeaseMessage, toPoolUsageMessage, toPrefixLeaseMessage, toPrefixPoolUsageMessage,
-  type AllocatePrefixRequest, type ListPrefixesRequest, type ReleasePrefixRequest, type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest,
+  type AllocatePrefixRequest, type ListPrefixesRequest, type ReleasePrefixRequest, type AllocateRequest, type CheckRequest, type GarbageCollectRequest, type ListLeasesRequest, type ReleaseRequest, type StatusRequest, type ImportLeasesRequest, importedBackupOf,
 } from './messages.ts';
 import { requestIdOf, type RequestContext } from './requestContext.ts';
 import { validateRequest } from './requestRules.ts';
 
-/** Told about every finished call (metrics). */
-export type RpcObserver = (method: string, code: string, seconds: number) => void;
-
-export interface IpamHandlerDeps {
+export interface IpamHandlerDeps extends ImportStreamDeps {
   readonly service: IpamService;
   readonly prefixService: PrefixService;
   /** Restores a backup of address and prefix leases, in one transaction. */
   readonly importBackup: (backup: { leases: readonly ImportedLease[]; prefixes: readonly ImportedPrefix[] }, log: Logger) => Promise<ImportResult>;
-  /** A backup arriving as a stream (ImportLeasesStream): checked and staged message by message, restored at the end. */
-  readonly streamedImport: () => BackupStream;
   /** One page of ListLeases. */
   readonly leasePage: (filter: LeaseFilter, pageSize: number, pageToken: string) => LeasePage;
-  readonly log: Logger;
-  readonly observe?: RpcObserver;
   /** Why the last config reload was refused, or empty. */
   readonly configError?: () => string;
   /** Cluster pools' state (cluster mode only). */
   readonly clusterStatus?: () => ClusterStatus;
-  /** False once shutdown began: new calls get UNAVAILABLE. */
-  readonly accepting: () => boolean;
 }
 
 export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementation {
@@ -79,7 +70,7 @@ export function ipamHandlers(deps: IpamHandlerDeps): UntypedServiceImplementatio
       ...(deps.clusterStatus ? { cluster: deps.clusterStatus() } : {}),
     })),
     AllocatePrefix: unary<AllocatePrefixRequest>(deps, 'AllocatePrefix', async (request, context) => {
-      const prefix = toPrefixLeaseMessage(await prefixService.allocatePrefix(request, context.log));
+      const prefix = toPrefixLeaseMessage(await prefixService.allocatePrefix({ ...request, deadlineMs: context.deadlineMs }, context.log));
       context.audited = true;
       return { prefix };
     }),
@@ -151,14 +142,6 @@ function unary<Req extends object>(
       .then(() => { validateRequest(method, call.request); return handle(call.request, context); })
       .then((reply) => { finish('OK'); answer(null, reply); }, fail)
       .catch(fail);
-  };
-}
-
-/** An ImportLeasesRequest as the import takes it (numbers as numbers, cooling state kept). */
-export function importedBackupOf(request: ImportLeasesRequest): { leases: ImportedLease[]; prefixes: ImportedPrefix[] } {
-  return {
-    leases: request.leases,
-    prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs), reusableAtUnixMs: Number(entry.reusableAtUnixMs) })),
   };
 }
 

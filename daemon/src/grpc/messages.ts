@@ -2,7 +2,9 @@
 // conversions from domain objects. Field names follow proto/berth/ipam/v1/ipam.proto.
 import type { LeaseRecord, LeaseState } from '../store/leaseRecord.ts';
 import type { Allocation } from '../service/ipamService.ts';
+import type { ImportedLease, ImportedPrefix } from '../service/stateImport.ts';
 import type { PoolState } from '../service/poolState.ts';
+import type { PoolUsage } from '../service/servedPoolBase.ts';
 import { describeInterval, type PrefixPoolState } from '../service/prefixPoolState.ts';
 import type { PrefixLeaseRecord } from '../store/prefixLeaseRecord.ts';
 import type { PoolConfig, PrefixPoolConfig } from '../config/types.ts';
@@ -82,7 +84,7 @@ export function toLeaseMessage(lease: LeaseRecord): LeaseMessage {
 }
 
 /** What both pool kinds report alike. */
-function commonPoolUsage(config: PoolConfig | PrefixPoolConfig, usage: { size: bigint; allocated: bigint; free: bigint; reserved: bigint; cooling: bigint }) {
+function commonPoolUsage(config: PoolConfig | PrefixPoolConfig, usage: PoolUsage) {
   return {
     name: config.name,
     subnet: formatCidr(config.subnet.network, config.subnet.prefixLength, config.family),
@@ -141,5 +143,13 @@ export function toPrefixPoolUsageMessage(pool: PrefixPoolState): PoolUsageMessag
     preAllocated: '0',
     prefixLength: config.prefixLength,
     reservedSubnets: config.reservedSubnets.map((interval) => describeInterval(interval, config.family)),
+  };
+}
+
+/** An ImportLeasesRequest as the import takes it (numbers as numbers, cooling state kept). */
+export function importedBackupOf(request: ImportLeasesRequest): { leases: ImportedLease[]; prefixes: ImportedPrefix[] } {
+  return {
+    leases: request.leases,
+    prefixes: request.prefixes.map((entry) => ({ ...entry, createdAtUnixMs: Number(entry.createdAtUnixMs), reusableAtUnixMs: Number(entry.reusableAtUnixMs) })),
   };
 }

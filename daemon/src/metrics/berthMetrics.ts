@@ -1,6 +1,7 @@
 // berth's Prometheus metrics, in a registry of their own (no global state between tests).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolCatalogue, PoolEvents } from '../service/poolCatalogue.ts';
+import type { PoolUsage } from '../service/servedPoolBase.ts';
 
 export class BerthMetrics {
   readonly registry = new Registry();
@@ -65,11 +66,10 @@ export class BerthMetrics {
   }
 }
 
-type UsageCounts = { readonly size: bigint; readonly allocated: bigint; readonly free: bigint; readonly reserved: bigint; readonly cooling: bigint };
 type ExtraState = 'preallocated';
 
 /** A gauge of pool usage by state, read from the pools at each scrape. */
-function usageGauge<U extends UsageCounts>(registers: Registry[], name: string, help: string, read: () => Iterable<{ name: string; usage: U }>,
+function usageGauge<U extends PoolUsage>(registers: Registry[], name: string, help: string, read: () => Iterable<{ name: string; usage: U }>,
   extra: readonly (ExtraState & keyof U)[]): void {
   new Gauge({
     name, help, labelNames: ['pool', 'state'], registers,

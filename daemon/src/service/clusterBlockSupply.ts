@@ -18,7 +18,6 @@ import type { ClusterPoolConfig } from '../config/types.ts';
 import { OwnedBlockWatch } from '../cluster/ownedBlockWatch.ts';
 import { ClusterUnavailableForPoolError } from '../errors.ts';
 import { cidrBounds, formatCidr, parseCidr } from '../ip/address.ts';
-import type { ClusterMetrics } from '../metrics/clusterMetrics.ts';
 import type { ClusterBlockRecord } from '../store/clusterBlockStore.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
@@ -36,15 +35,24 @@ export interface ClusterEngine {
   readonly presence: NodePresence;
 }
 
+/** What the supply reports; metrics/clusterMetrics.ts is one (metrics/ sits above service/, never below). */
+export interface ClusterSupplyMetrics {
+  readonly connected: { set(value: number): void };
+  readonly claims: { inc(labels: { pool: string; result: string }): void };
+  readonly claimDuration: { observe(labels: { pool: string }, seconds: number): void };
+  readonly releases: { inc(labels: { pool: string; result: string }): void };
+  readonly badRecords: { set(value: number): void };
+}
+
 export interface ClusterBlockSupplyOptions {
   /** The cluster pools whose nodeSelector this node matches. */
   readonly pools: readonly ClusterPoolConfig[];
   readonly engine: ClusterEngine;
   readonly store: LeaseStore;
   readonly commitQueue: CommitQueue;
-  readonly registry: PoolCatalogue;
+  readonly catalogue: PoolCatalogue;
   readonly log: Logger;
-  readonly metrics?: ClusterMetrics;
+  readonly metrics?: ClusterSupplyMetrics;
   /** A block empty this long is given back (0: never). */
   readonly blockIdleSeconds: number;
   /** How often the store is probed and blocks topped up and released (default 1000 ms). */
@@ -195,14 +203,14 @@ export class ClusterBlockSupply {
 
   /** After an allocation from a cluster pool: claim ahead when its free addresses ran low. */
   noteAllocated(pool: string): void {
-    const state = this.options.registry.find('address', pool);
+    const state = this.options.catalogue.find('address', pool);
     const config = this.pools.get(pool);
     if (!state || !config || !this.connected || this.claiming.has(pool) || this.refused.has(pool)) return;
     // The cluster had no free block a moment ago: ask again at the reconcile pace, not every tick
     // (an ADD that needs a block still asks at once, in needBlock).
     const noFreeBlock = this.claimErrors.get(pool);
     if (noFreeBlock && Date.now() - noFreeBlock.atMs < (this.options.reconcileMs ?? 10_000)) return;
-    if (state.usage().free < lowWater(config)) void this.claim(pool).catch(() => undefined);
+    if (state.free() < lowWater(config)) void this.claim(pool).catch(() => undefined);
   }
 
   private schedule(): void {
@@ -308,11 +316,11 @@ export class ClusterBlockSupply {
 
   /** The pool as served now, rebuilt from the database inside the caller's transaction. */
   private rebuild(pool: ClusterPoolConfig, unit: UnitOfWork): void {
-    const previous = this.options.registry.find('address', pool.name);
+    const previous = this.options.catalogue.find('address', pool.name);
     const next = PoolState.load(this.servedConfig(pool), this.options.store);
     if (previous?.cursor !== undefined) next.cursor = previous.cursor;
-    this.options.registry.put(next);
-    unit.onRollback(() => { if (previous) this.options.registry.put(previous); });
+    this.options.catalogue.put(next);
+    unit.onRollback(() => { if (previous) this.options.catalogue.put(previous); });
   }
 
   private servedConfig(pool: ClusterPoolConfig) {
@@ -340,7 +348,7 @@ export class ClusterBlockSupply {
 
   private usage() {
     return [...this.pools.values()].flatMap((pool) => {
-      const state = this.options.registry.find('address', pool.name);
+      const state = this.options.catalogue.find('address', pool.name);
       if (!state) return [];
       return this.options.store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned').map((block) => {
         const interval = blockBounds(block);

@@ -4,10 +4,9 @@
 import type { Logger } from 'pino';
 import type { ClusterPoolConfig } from '../config/types.ts';
 import { formatCidr } from '../ip/address.ts';
-import type { ClusterMetrics } from '../metrics/clusterMetrics.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
-import type { ClusterEngine } from './clusterBlockSupply.ts';
+import type { ClusterEngine, ClusterSupplyMetrics } from './clusterBlockSupply.ts';
 import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
 import type { PoolCatalogue } from './poolCatalogue.ts';
 
@@ -15,9 +14,9 @@ export interface IdleReleaseContext {
   readonly engine: ClusterEngine;
   readonly store: LeaseStore;
   readonly commitQueue: CommitQueue;
-  readonly registry: PoolCatalogue;
+  readonly catalogue: PoolCatalogue;
   readonly log: Logger;
-  readonly metrics?: ClusterMetrics;
+  readonly metrics?: ClusterSupplyMetrics;
   readonly blockIdleSeconds: number;
   /** Since when each block ("pool/first") has been seen empty. */
   readonly emptySince: Map<string, number>;
@@ -28,7 +27,7 @@ export interface IdleReleaseContext {
 export async function releaseIdleBlocks(context: IdleReleaseContext, pool: ClusterPoolConfig): Promise<void> {
   const { engine, store, log, metrics, blockIdleSeconds, emptySince } = context;
   const now = Date.now();
-  const state = context.registry.find('address', pool.name);
+  const state = context.catalogue.find('address', pool.name);
   const owned = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
   if (!state) return;
   for (const block of owned) {
@@ -43,7 +42,7 @@ export async function releaseIdleBlocks(context: IdleReleaseContext, pool: Clust
     if (now - since < blockIdleSeconds * 1000) continue;
     const released = await context.commitQueue.submit((unit) => {
       // Checked again where allocations run: an ADD may have taken an address meanwhile.
-      const current = context.registry.find('address', pool.name);
+      const current = context.catalogue.find('address', pool.name);
       const remaining = store.clusterBlocks.list(pool.name).filter((b) => b.state === 'owned');
       if (!current || remaining.length <= 1 || current.taken.countWithin(interval) > 0n) return false;
       if (current.usage().free - blockFree(current, interval) < lowWater(pool)) return false;

@@ -29,12 +29,8 @@ export async function reclaimCooled(deps: ServiceDeps, log: Logger): Promise<num
     ];
     for (const lease of cooled) {
       const pool = deps.pools.holderOf(lease.kind, lease);
-      if (!pool?.unhold(lease)) continue;
-      unit.onRollback(() => pool.hold(lease));
       // Cooling is counted by pool name: a lease left by a renamed pool was never counted here.
-      if (pool.name !== lease.pool) continue;
-      pool.coolingCount--;
-      unit.onRollback(() => { pool.coolingCount++; });
+      if (pool?.unholdIn(unit, lease) && pool.name === lease.pool) pool.countCooling(unit, -1);
     }
     return cooled;
   });

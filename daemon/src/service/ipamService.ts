@@ -10,7 +10,7 @@ import {
 } from '../errors.ts';
 import { formatAddress, formatCidr, IpParseError, parseAddressWithOptionalPrefix, type IpFamily } from '../ip/address.ts';
 import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
-import type { LeaseRecord, LeaseFilter, NewLease } from '../store/leaseRecord.ts';
+import type { LeaseRecord, NewLease } from '../store/leaseRecord.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
 import type { AllocateCommand, CheckCommand, GarbageCollectCommand, ReleaseCommand } from './serviceCommands.ts';
 import type { PoolCatalogue, PoolEvents, PoolSelector, ServiceDeps } from './poolCatalogue.ts';
@@ -87,7 +87,8 @@ export class IpamService {
       const submit = () => this.commitQueue.submit((unit) => {
         const pools = this.pools.select(command.pools, command.poolSelector);
         return this.allocateInTransaction(command, pools, this.assignRequestedAddresses(command.requestedIps, requestedIps, pools, command), unit);
-      });
+        // A caller that gave up while this waited is not given a lease nobody knows of; it retries.
+      }, command.deadlineMs === undefined ? {} : { deadlineMs: command.deadlineMs });
       let allocations: Awaited<ReturnType<typeof submit>>;
       for (let waits = 0; ; waits++) {
         try {
@@ -190,11 +191,6 @@ export class IpamService {
     return released;
   }
 
-  listLeases(filter: LeaseFilter): LeaseRecord[] {
-    if (filter.pool) this.pools.resolve('address', filter.pool);
-    return this.store.listLeases(filter);
-  }
-
   /** The named pools, those a selector picks, or all. */
   poolStates(names: readonly string[] = [], selector: PoolSelector = {}): PoolState[] {
     requireLabels(selector, 'pool_selector.match_labels');
@@ -257,8 +253,7 @@ export class IpamService {
         // Written once per transaction, whatever number of requests moved it.
         unit.beforeCommit(`cursor:${pool.name}`, () => { if (pool.cursor !== undefined) this.store.setCursor(pool.name, pool.cursor); });
       }
-      pool.taken.add(picked);
-      unit.onRollback(() => pool.taken.delete(picked));
+      pool.holdIn(unit, { start: picked, end: picked });
       return picked;
     }
     if (pool.taken.has(address)) {
@@ -266,8 +261,7 @@ export class IpamService {
       if (holder?.state === 'cooling' && holder.pool === pool.name && (holder.address === cooling?.address || preAllocation !== undefined)) {
         // Taking back its own cooling address (or its pre-allocation): the address stays held.
         this.store.deleteLeaseAt(pool.addressSpace, address);
-        pool.coolingCount--;
-        unit.onRollback(() => { pool.coolingCount++; });
+        pool.countCooling(unit, -1);
         return address;
       }
       if (holder?.state === 'cooling') {
@@ -275,8 +269,7 @@ export class IpamService {
       }
       throw new AddressInUseError(formatAddress(address, family), pool.name, holder ?? { containerId: 'unknown', ifname: 'unknown' });
     }
-    pool.taken.add(address);
-    unit.onRollback(() => pool.taken.delete(address));
+    pool.holdIn(unit, { start: address, end: address });
     return address;
   }
 
@@ -299,12 +292,11 @@ export class IpamService {
     const delaySeconds = samePool ? pool.config.reclaimDelaySeconds : 0;
     if (samePool && delaySeconds > 0 && pool.preAllocationAt(lease.address) === undefined) {
       this.store.coolLease(lease.pool, lease.containerId, lease.ifname, ownerKeyOf(lease), this.now() + delaySeconds * 1000);
-      pool.coolingCount++;
-      unit.onRollback(() => { pool.coolingCount--; });
+      pool.countCooling(unit, 1);
       return lease;
     }
     this.store.deleteLease(lease.pool, lease.containerId, lease.ifname);
-    if (pool?.taken.delete(lease.address)) unit.onRollback(() => pool.taken.add(lease.address));
+    pool?.unholdIn(unit, { start: lease.address, end: lease.address });
     return lease;
   }
 

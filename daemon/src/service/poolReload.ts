@@ -30,7 +30,8 @@ export function planReload(current: PoolCatalogue, config: BerthConfig): ReloadP
     const replacement = nextByName.get(pool.name);
     if (replacement && sameConfig(pool.config, replacement)) continue;
     // A pool that changes kind is a removal and an addition.
-    const stranded = replacement?.kind === pool.kind ? strandedByChange(pool, replacement) : strandedByRemoval(pool);
+    const stranded = pool.kind === 'address' && replacement?.kind === 'address' ? strandedAddresses(pool, replacement)
+      : pool.kind === 'prefix' && replacement?.kind === 'prefix' ? strandedPrefixes(pool, replacement) : strandedByRemoval(pool);
     if (stranded) problems.push(stranded);
     else if (replacement?.kind === pool.kind) changed.push(pool.name);
     else removed.push(pool.name);
@@ -51,16 +52,8 @@ export function applyReload(current: PoolCatalogue, plan: Extract<ReloadPlan, { 
 }
 
 function strandedByRemoval(pool: ServedPool): string | undefined {
-  if (pool.kind === 'address') {
-    return pool.taken.size > 0n ? `removing pool "${pool.name}" would orphan its ${pool.taken.size} lease(s); release them first` : undefined;
-  }
-  return pool.heldCount > 0 ? `removing prefix pool "${pool.name}" would orphan its ${pool.heldCount} prefix lease(s); release them first` : undefined;
-}
-
-function strandedByChange(pool: ServedPool, replacement: ServedConfig): string | undefined {
-  if (pool.kind === 'address' && replacement.kind === 'address') return strandedAddresses(pool, replacement);
-  if (pool.kind === 'prefix' && replacement.kind === 'prefix') return strandedPrefixes(pool, replacement);
-  return strandedByRemoval(pool);
+  const [held, what] = pool.kind === 'address' ? [pool.taken.size, 'pool'] : [BigInt(pool.heldCount), 'prefix pool'];
+  return held > 0n ? `removing ${what} "${pool.name}" would orphan its ${held} ${pool.kind === 'address' ? '' : 'prefix '}lease(s); release them first` : undefined;
 }
 
 function strandedAddresses(pool: PoolState, replacement: PoolConfig): string | undefined {

@@ -1,34 +1,18 @@
 // One prefix pool at run time: its configuration and the prefixes held (active or cooling), as
 // sorted intervals, plus the rules that depend on the pool alone.
 import { countAlignedBlocks, freeIntervals } from '../allocator/pickPrefix.ts';
-import { intervalsOverlap } from '../config/addressIntervals.ts';
+import { intervalsOverlap, lastIndexWhere } from '../config/addressIntervals.ts';
 import type { AddressInterval, PrefixPoolConfig } from '../config/types.ts';
 import { cidrBounds, familyBits, formatAddress, formatCidr } from '../ip/address.ts';
 import type { LeaseStore } from '../store/leaseStore.ts';
+import { ServedPoolBase, type PoolUsage } from './servedPoolBase.ts';
 
-/** Counts in prefixes of the pool's prefixLength. */
-export interface PrefixPoolUsage {
-  /** Aligned prefixes of prefixLength outside the reserved subnets. */
-  readonly size: bigint;
-  /** Prefix leases held, active or cooling (of any length). */
-  readonly allocated: bigint;
-  /** Aligned prefixes of prefixLength that are wholly free. */
-  readonly free: bigint;
-  /** Prefixes of prefixLength touching a reserved subnet. */
-  readonly reserved: bigint;
-  readonly cooling: bigint;
-}
-
-export class PrefixPoolState {
+export class PrefixPoolState extends ServedPoolBase<PrefixPoolConfig> {
   readonly kind = 'prefix';
-  /** Prefix leases of this pool cooling down (their intervals are in `held`). */
-  coolingCount: number;
-  /** Held prefixes as intervals, sorted and disjoint. */
-  private readonly held: AddressInterval[];
 
-  private constructor(readonly config: PrefixPoolConfig, held: AddressInterval[], coolingCount: number) {
-    this.held = held;
-    this.coolingCount = coolingCount;
+  /** held: the held prefixes as intervals, sorted and disjoint. */
+  private constructor(config: PrefixPoolConfig, private readonly held: AddressInterval[], coolingCount: number) {
+    super(config, coolingCount);
   }
 
   /**
@@ -40,24 +24,6 @@ export class PrefixPoolState {
     const held = store.prefixes.within(config.addressSpace, bounds.first, bounds.last)
       .map((lease) => prefixInterval(lease.first, lease.prefixLength, config.family));
     return new PrefixPoolState(config, held, store.prefixes.coolingCount(config.name));
-  }
-
-  get name(): string {
-    return this.config.name;
-  }
-
-  get addressSpace(): string {
-    return this.config.addressSpace;
-  }
-
-  get bounds(): AddressInterval {
-    const { first, last } = cidrBounds(this.config.subnet);
-    return { start: first, end: last };
-  }
-
-  contains(address: bigint, family: number): boolean {
-    const bounds = this.bounds;
-    return family === this.config.family && address >= bounds.start && address <= bounds.end;
   }
 
   get heldCount(): number {
@@ -77,7 +43,6 @@ export class PrefixPoolState {
     this.held.splice(this.lastStartingAtOrBefore(interval.start) + 1, 0, interval);
   }
 
-  /** Drops a held prefix; returns false when it was not held. */
   unhold(interval: AddressInterval): boolean {
     const i = this.lastStartingAtOrBefore(interval.start);
     if (i < 0 || this.held[i]!.start !== interval.start || this.held[i]!.end !== interval.end) return false;
@@ -89,7 +54,7 @@ export class PrefixPoolState {
     return this.held;
   }
 
-  usage(): PrefixPoolUsage {
+  usage(): PoolUsage {
     const size = prefixSize(this.config.prefixLength, this.config.family);
     const all = countAlignedBlocks([this.bounds], size);
     const usable = countAlignedBlocks(freeIntervals(this.bounds, this.config.reservedSubnets), size);
@@ -104,17 +69,7 @@ export class PrefixPoolState {
 
   /** Index of the last held prefix starting at or before address, or -1. */
   private lastStartingAtOrBefore(address: bigint): number {
-    let lo = 0;
-    let hi = this.held.length - 1;
-    let found = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.held[mid]!.start <= address) {
-        found = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return found;
+    return lastIndexWhere(0, this.held.length, (i) => this.held[i]!.start <= address);
   }
 }
 

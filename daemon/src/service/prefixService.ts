@@ -49,7 +49,7 @@ export class PrefixService {
       const { lease, fresh } = await this.commitQueue.submit((unit) => {
         const pool = this.resolve(command.pool);
         return this.allocateInTransaction(command, pool, parseWantedPrefix(command, pool), unit);
-      });
+      }, command.deadlineMs === undefined ? {} : { deadlineMs: command.deadlineMs });
       const prefix = formatCidr(lease.first, lease.prefixLength, lease.family);
       if (fresh) {
         log.info({ event: 'prefix.allocated', pool: lease.pool, prefix, owner: lease.owner, latencyMs: elapsedMs(started) }, 'prefix allocated');
@@ -112,17 +112,14 @@ export class PrefixService {
     const cooling = this.store.prefixes.coolingOf(pool.name, command.owner).find(matches);
     if (cooling && cooling.addressSpace === pool.addressSpace) {
       this.store.prefixes.reactivate(cooling.id);
-      pool.coolingCount--;
-      unit.onRollback(() => { pool.coolingCount++; });
+      pool.countCooling(unit, -1);
       return { lease: { ...cooling, state: 'active' as const, reusableAtMs: 0 }, fresh: false };
     }
     const first = wanted.first !== undefined ? this.checkRequested(pool, wanted.first, wanted.length) : this.pickFree(pool, wanted.length);
     const lease = this.store.prefixes.insert({
       pool: pool.name, addressSpace: pool.addressSpace, family: config.family, first, prefixLength: wanted.length, owner: command.owner, createdAtMs: this.now(),
     });
-    const interval = prefixInterval(first, wanted.length, config.family);
-    pool.hold(interval);
-    unit.onRollback(() => pool.unhold(interval));
+    pool.holdIn(unit, prefixInterval(first, wanted.length, config.family));
     return { lease, fresh: true };
   }
 
@@ -160,12 +157,11 @@ export class PrefixService {
     if (samePool && delaySeconds > 0) {
       const reusableAtMs = this.now() + delaySeconds * 1000;
       this.store.prefixes.cool(lease.id, reusableAtMs);
-      pool.coolingCount++;
-      unit.onRollback(() => { pool.coolingCount--; });
+      pool.countCooling(unit, 1);
       return { ...lease, state: 'cooling', reusableAtMs };
     }
     this.store.prefixes.delete(lease.id);
-    if (pool?.unhold(interval)) unit.onRollback(() => pool.hold(interval));
+    pool?.unholdIn(unit, interval);
     return lease;
   }
 

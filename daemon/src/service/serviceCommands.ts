@@ -50,6 +50,8 @@ export interface AllocatePrefixCommand {
   readonly prefixLength: number;
   /** Empty: the pool's strategy picks. */
   readonly requestedPrefix: string;
+  /** When the caller gives up (epoch ms): not allocated at all once passed. */
+  readonly deadlineMs?: number;
 }
 
 export interface ReleasePrefixCommand {

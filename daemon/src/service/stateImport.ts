@@ -7,9 +7,11 @@ import type { AddressInterval } from '../config/types.ts';
 import { AddressOutsidePoolError, ImportConflictsError, InvalidArgumentError, UnknownPoolError } from '../errors.ts';
 import { formatAddress, formatCidr } from '../ip/address.ts';
 import type { UnitOfWork } from '../store/commitQueue.ts';
+import type { IpFamily } from '../ip/address.ts';
 import type { ImportStaging } from '../store/importStaging.ts';
 import { ownerKeyOf, parseRequestedAddress } from './ipamService.ts';
 import type { PoolKind, ServedPool, ServiceDeps } from './poolCatalogue.ts';
+import type { PoolState } from './poolState.ts';
 import { prefixInterval } from './prefixPoolState.ts';
 import { parseWantedPrefix, requireOwner } from './prefixService.ts';
 import { requireContainerId, requireIfname } from './validateCommand.ts';
@@ -106,8 +108,25 @@ class ImportOutcome {
     }
   }
 
-  result(): ImportResult {
+  /** Conflicts found elsewhere (the streamed import's joins): `listed` are the first of `total`. */
+  noteConflicts(listed: readonly string[], total: number): void {
+    for (const conflict of listed) if (this.listed.length < LISTED_CONFLICTS) this.listed.push(conflict);
+    this.conflicts += total;
+  }
+
+  /** Address leases restored set-wise (the streamed import). */
+  countRestored(imported: number, present: number): void {
+    this.counts.address.imported += imported;
+    this.counts.address.present += present;
+  }
+
+  /** All or none: any conflict refuses the whole import. */
+  throwConflicts(): void {
     if (this.conflicts > 0) throw new ImportConflictsError(this.listed, this.conflicts);
+  }
+
+  result(): ImportResult {
+    this.throwConflicts();
     return {
       imported: this.counts.address.imported, alreadyPresent: this.counts.address.present,
       importedPrefixes: this.counts.prefix.imported, prefixesAlreadyPresent: this.counts.prefix.present,
@@ -117,19 +136,25 @@ class ImportOutcome {
 
 /** Conflicts kept for the error message. */
 const LISTED_CONFLICTS = 20;
-/** Entries restored per step inside the streamed import's transaction. */
+/** Prefix entries (or addresses) handled per step of the streamed import's restore. */
 const STREAM_PAGE = 2000;
+/** Staged leases copied into the lease table per step (one event-loop turn each). */
+const RESTORE_STEP = 20_000;
 
 /**
  * A backup arriving as a stream (ImportLeasesStream): each message is checked as it comes (so a
  * malformed entry fails the stream at once, named by its index across the stream) and staged on
- * disk; `commit` restores everything in one transaction, all or none, without ever holding the
- * whole backup in memory.
+ * disk as the rows it will become; `commit` restores everything in one transaction, all or none,
+ * a step per event-loop turn, without ever holding the backup in memory.
  */
 export class StreamedImport {
   private leaseCount = 0;
   private prefixCount = 0;
   private readonly staging: ImportStaging;
+  /** The pool object each staged lease was checked against: a config reload replaces a changed pool. */
+  private readonly checkedAgainst = new Map<string, ServedPool>();
+  private committing = false;
+  private abandoned = false;
 
   constructor(private readonly deps: ServiceDeps) {
     this.staging = deps.store.openImportStaging();
@@ -137,30 +162,22 @@ export class StreamedImport {
 
   add(chunk: { readonly leases: readonly ImportedLease[]; readonly prefixes: readonly ImportedPrefix[] }): void {
     const now = this.deps.now ?? Date.now;
-    chunk.leases.forEach((lease, i) => prepareLease(this.deps, lease, `leases[${this.leaseCount + i}]`, now));
+    const staged = chunk.leases.map((lease, i) => {
+      const { pool, record, cooling } = checkLease(this.deps, lease, `leases[${this.leaseCount + i}]`, now);
+      this.checkedAgainst.set(pool.name, pool);
+      return cooling ? { ...record, cooling } : record;
+    });
     chunk.prefixes.forEach((entry, i) => preparePrefix(this.deps, entry, `prefixes[${this.prefixCount + i}]`, now));
-    this.staging.add('lease', chunk.leases.map((lease) => JSON.stringify(lease)));
-    this.staging.add('prefix', chunk.prefixes.map((entry) => JSON.stringify(entry)));
+    this.staging.addLeases(staged);
+    this.staging.addPrefixes(chunk.prefixes.map((entry) => JSON.stringify(entry)));
     this.leaseCount += chunk.leases.length;
     this.prefixCount += chunk.prefixes.length;
   }
 
   async commit(log: Logger): Promise<ImportResult> {
-    const now = this.deps.now ?? Date.now;
+    this.committing = true;
     try {
-      const result = await this.deps.commitQueue.submit((unit) => {
-        const outcome = new ImportOutcome();
-        // Checked again here: the pools may have been reloaded while the stream was arriving.
-        let index = 0;
-        for (const page of this.staging.pages('lease', STREAM_PAGE)) {
-          outcome.apply(page.map((body) => prepareLease(this.deps, JSON.parse(body) as ImportedLease, `leases[${index++}]`, now)), unit);
-        }
-        index = 0;
-        for (const page of this.staging.pages('prefix', STREAM_PAGE)) {
-          outcome.apply(page.map((body) => preparePrefix(this.deps, JSON.parse(body) as ImportedPrefix, `prefixes[${index++}]`, now)), unit);
-        }
-        return outcome.result();
-      });
+      const result = await this.deps.commitQueue.submitStepwise((unit) => this.restore(unit));
       log.info({ event: 'leases.imported', streamed: true, ...result }, 'leases imported');
       return result;
     } finally {
@@ -168,28 +185,96 @@ export class StreamedImport {
     }
   }
 
-  /** The stream failed or was cancelled: nothing of it is kept. */
+  /**
+   * The stream failed or was cancelled: nothing of it is kept. grpc-js may report a cancelled
+   * stream's end first, so its restore may be queued or under way: it stops at its next step and
+   * is rolled back (and `commit` drops the staging).
+   */
   discard(): void {
-    this.staging.drop();
+    this.abandoned = true;
+    if (!this.committing) this.staging.drop();
+  }
+
+  /** Inside the restoring transaction, a step per turn (see CommitQueue.submitStepwise). */
+  private *restore(unit: UnitOfWork): Generator<void, ImportResult> {
+    const { pools, store } = this.deps;
+    const names = [...this.checkedAgainst.keys()];
+    // Rolled back: the pools' held addresses are read again from the database as it is now.
+    unit.onRollback(() => { for (const name of names) pools.find('address', name)?.reloadHeld(store); });
+    for (const [name, checked] of this.checkedAgainst) {
+      const pool = pools.find('address', name);
+      if (!pool) throw new UnknownPoolError(name, pools.names('address'));
+      if (pool === checked) continue;
+      // The pool was reloaded while the stream arrived: its leases are checked again.
+      requireSameAddressSpace(checked.addressSpace, pool, `leases (pool "${name}").address_space`);
+      for (const page of this.staging.addressPages(name, STREAM_PAGE)) {
+        for (const entry of page) requireAssignable(pool, entry.address, entry.family, formatAddress(entry.address, entry.family), `leases[${entry.index}].address`);
+        yield* this.turn();
+      }
+    }
+    const outcome = new ImportOutcome();
+    yield* this.turn();
+    const now = this.deps.now ?? Date.now;
+    let index = 0;
+    for (const page of this.staging.prefixPages(STREAM_PAGE)) {
+      outcome.apply(page.map((body) => preparePrefix(this.deps, JSON.parse(body) as ImportedPrefix, `prefixes[${index++}]`, now)), unit);
+      yield* this.turn();
+    }
+    let inserted = 0;
+    for (let from = 0; from < this.leaseCount; from += RESTORE_STEP) {
+      inserted += this.staging.restoreRange(from, Math.min(this.leaseCount, from + RESTORE_STEP));
+      yield* this.turn();
+    }
+    if (inserted < this.leaseCount) {
+      const conflicts = this.staging.conflicts(LISTED_CONFLICTS);
+      outcome.noteConflicts(conflicts.listed.map((conflict) => `leases[${conflict.index}]: ${conflict.problem}`), conflicts.total);
+      yield* this.turn();
+    }
+    outcome.throwConflicts();
+    // The pools' held addresses as the database now has them: one ordered read per pool, cheaper
+    // than a million single inserts into the set.
+    for (const name of names) {
+      pools.find('address', name)!.reloadHeld(store);
+      yield* this.turn();
+    }
+    outcome.countRestored(inserted, this.leaseCount - inserted);
+    return outcome.result();
+  }
+
+  /** One step's end: the next runs in a later turn, unless the client has gone (then nothing is kept). */
+  private *turn(): Generator<void, void> {
+    yield;
+    if (this.abandoned) throw new InvalidArgumentError('the client cancelled the import before it was restored; nothing was imported');
   }
 }
 
-function prepareLease({ store, pools }: ServiceDeps, lease: ImportedLease, field: string, now: () => number): PreparedEntry {
+/** A lease checked against its pool (no database access): the row to insert. */
+function checkLease({ pools }: ServiceDeps, lease: ImportedLease, field: string, now: () => number) {
   requireContainerId(lease.containerId, `${field}.container_id`);
   requireIfname(lease.ifname, `${field}.ifname`);
   const pool = pools.find('address', lease.pool);
   if (!pool) throw new UnknownPoolError(lease.pool, pools.names('address'));
   requireSameAddressSpace(lease.addressSpace, pool, `${field}.address_space`);
   const address = parseRequestedAddress(lease.address, `${field}.address`);
-  if (!pool.contains(address.value, address.family) || !pool.canAssign(address.value)) {
-    throw new AddressOutsidePoolError(`${field}.address: ${lease.address} cannot be handed out by pool "${pool.name}"`, { pool: pool.name });
-  }
+  requireAssignable(pool, address.value, address.family, lease.address, `${field}.address`);
   const record = {
     pool: pool.name, addressSpace: pool.addressSpace, family: address.family, address: address.value, containerId: lease.containerId, ifname: lease.ifname,
     network: lease.network, podNamespace: lease.podNamespace, podName: lease.podName, podUid: lease.podUid,
     netns: lease.netns, bootId: lease.bootId, createdAtMs: lease.createdAtUnixMs || now(),
   };
   const cooling = lease.state === 'COOLING' ? { ownerKey: ownerKeyOf(record), reusableAtMs: Number(lease.reusableAtUnixMs ?? 0) } : undefined;
+  return { pool, record, cooling };
+}
+
+function requireAssignable(pool: PoolState, address: bigint, family: IpFamily, text: string, field: string): void {
+  if (!pool.contains(address, family) || !pool.canAssign(address)) {
+    throw new AddressOutsidePoolError(`${field}: ${text} cannot be handed out by pool "${pool.name}"`, { pool: pool.name });
+  }
+}
+
+function prepareLease(deps: ServiceDeps, lease: ImportedLease, field: string, now: () => number): PreparedEntry {
+  const { store } = deps;
+  const { pool, record, cooling } = checkLease(deps, lease, field, now);
   return {
     kind: 'address', field, pool, span: { start: record.address, end: record.address }, cooling: cooling !== undefined,
     conflict() {

@@ -1,7 +1,12 @@
 // Group commit: requests that arrive together run in one SQLite transaction, each inside its own
 // savepoint, so one fsync covers many leases and one failing request does not undo the others.
 // A promise resolves only after the transaction holding its work has committed.
-import { BerthError, OverloadedError, ShuttingDownError, StoreFailureError } from '../errors.ts';
+//
+// Work too large for one event-loop turn (restoring a million-lease backup) is stepwise: it runs
+// alone in its own transaction, one step per turn, so berthd goes on reading requests, answering
+// reads and health checks while it runs; writes queue behind it. Work whose caller's deadline
+// passed while it waited is dropped before it enters the transaction (DeadlineExceededError).
+import { BerthError, DeadlineExceededError, OverloadedError, ShuttingDownError, StoreFailureError } from '../errors.ts';
 import { nextBatchLimit } from './batchLimit.ts';
 import type { LeaseStore } from './leaseStore.ts';
 
@@ -15,8 +20,18 @@ export interface UnitOfWork {
   beforeCommit(key: string, write: () => void): void;
 }
 
+/** Work done a step per event-loop turn: each `yield` lets other callbacks run; the return value is the result. */
+export type StepwiseWork<T> = (unit: UnitOfWork) => Iterator<unknown, T>;
+
+export interface SubmitOptions {
+  /** Epoch ms after which the caller no longer waits: the work is then not done at all. */
+  readonly deadlineMs?: number;
+}
+
 interface Job {
   readonly work: (unit: UnitOfWork) => unknown;
+  readonly stepwise?: StepwiseWork<unknown>;
+  readonly deadlineMs: number;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly undos: (() => void)[];
@@ -41,6 +56,8 @@ export interface CommitQueueOptions {
 export class CommitQueue {
   private queue: Job[] = [];
   private scheduled = false;
+  /** A stepwise job holds the transaction: nothing else runs until it ends. */
+  private stepping = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private batchLimit: number;
@@ -64,7 +81,16 @@ export class CommitQueue {
     this.writesRefused = reason;
   }
 
-  submit<T>(work: (unit: UnitOfWork) => T): Promise<T> {
+  submit<T>(work: (unit: UnitOfWork) => T, options: SubmitOptions = {}): Promise<T> {
+    return this.enqueue(work, undefined, options);
+  }
+
+  /** Work too large for one turn (see StepwiseWork): all or none, in a transaction of its own. */
+  submitStepwise<T>(work: StepwiseWork<T>, options: SubmitOptions = {}): Promise<T> {
+    return this.enqueue(() => undefined, work, options);
+  }
+
+  private enqueue<T>(work: (unit: UnitOfWork) => unknown, stepwise: StepwiseWork<T> | undefined, options: SubmitOptions): Promise<T> {
     if (this.writesRefused !== undefined) {
       return Promise.reject(new StoreFailureError(`${this.writesRefused}; berthd refuses every change until it is restarted (nothing was changed)`));
     }
@@ -73,7 +99,10 @@ export class CommitQueue {
       return Promise.reject(new OverloadedError(`berthd has ${this.queue.length} requests waiting (limit ${this.options.maxQueued}); retry shortly`));
     }
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject, undos: [], finalWrites: new Map() });
+      this.queue.push({
+        work, ...(stepwise ? { stepwise } : {}), deadlineMs: options.deadlineMs ?? Number.POSITIVE_INFINITY,
+        resolve: resolve as (value: unknown) => void, reject, undos: [], finalWrites: new Map(),
+      });
       this.schedule();
     });
   }
@@ -81,7 +110,7 @@ export class CommitQueue {
   /** Stops taking new work; resolves when everything already queued has been committed. */
   close(): Promise<void> {
     this.closed = true;
-    if (this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    if (this.queue.length === 0 && !this.scheduled && !this.stepping) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -95,10 +124,69 @@ export class CommitQueue {
 
   private flush(): void {
     this.scheduled = false;
-    const batch = this.queue.splice(0, this.batchLimit);
+    if (this.stepping) return;
+    const head = this.queue[0];
+    if (head?.stepwise) {
+      this.queue.shift();
+      this.runStepwise(head, head.stepwise);
+      return;
+    }
+    // A batch stops before the next stepwise job, which runs alone.
+    const stepwiseAt = this.queue.findIndex((job) => job.stepwise !== undefined);
+    const batch = this.queue.splice(0, Math.min(this.batchLimit, stepwiseAt < 0 ? Infinity : stepwiseAt));
     if (batch.length > 0) this.commit(batch);
+    this.afterWork();
+  }
+
+  private afterWork(): void {
     if (this.queue.length > 0) this.schedule();
     else for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  /** True (and the job rejected) when the caller's deadline passed before its work started. */
+  private expired(job: Job): boolean {
+    if (Date.now() < job.deadlineMs) return false;
+    job.outcome = { ok: false, error: new DeadlineExceededError('the request deadline passed while it waited for the lease database; nothing was done') };
+    return true;
+  }
+
+  private runStepwise(job: Job, stepwise: StepwiseWork<unknown>): void {
+    if (this.expired(job)) {
+      job.reject((job.outcome as { error: unknown }).error);
+      this.afterWork();
+      return;
+    }
+    this.stepping = true;
+    const started = process.hrtime.bigint();
+    const unit: UnitOfWork = { onRollback: (undo) => job.undos.push(undo), beforeCommit: (key, write) => job.finalWrites.set(key, write) };
+    let transaction: { commit(): void; rollback(): void } | undefined;
+    const end = (ok: boolean, value: unknown) => {
+      this.stepping = false;
+      this.options.onCommit?.(1, Number(process.hrtime.bigint() - started) / 1e9, ok);
+      if (ok) job.resolve(value);
+      else job.reject(asStoreFailure(value));
+      this.afterWork();
+    };
+    const step = (steps: Iterator<unknown, unknown>) => {
+      try {
+        const next = steps.next();
+        if (!next.done) { setImmediate(() => step(steps)); return; }
+        for (const write of job.finalWrites.values()) write();
+        transaction!.commit();
+        end(true, next.value);
+      } catch (error) {
+        try { transaction?.rollback(); } catch { /* the database is closing */ }
+        undoAll(job);
+        end(false, error);
+      }
+    };
+    try {
+      transaction = this.store.openTransaction();
+      step(stepwise(unit));
+    } catch (error) {
+      undoAll(job);
+      end(false, error);
+    }
   }
 
   private commit(batch: Job[]): void {
@@ -107,7 +195,7 @@ export class CommitQueue {
     let commitError: unknown;
     try {
       this.store.transaction(() => {
-        for (const job of batch) this.runInSavepoint(job);
+        for (const job of batch) if (!this.expired(job)) this.runInSavepoint(job);
         const finalWrites = new Map<string, () => void>();
         for (const job of batch) if (job.outcome?.ok) for (const [key, write] of job.finalWrites) finalWrites.set(key, write);
         for (const write of finalWrites.values()) write();

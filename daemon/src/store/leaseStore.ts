@@ -1,16 +1,13 @@
-// The lease database: the only module that imports better-sqlite3. WAL with synchronous=FULL,
+// The lease database (store/ is the only folder that imports better-sqlite3). WAL with synchronous=FULL,
 // so a committed transaction is on disk before the caller acknowledges anything.
 import Database from 'better-sqlite3';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { AddressInUseError } from '../errors.ts';
 import { addressFromKey, addressKey, formatAddress, type IpFamily } from '../ip/address.ts';
 import type { LeaseFilter, LeaseRecord, LeaseState, NewLease } from './leaseRecord.ts';
-import { migrations, schemaVersion } from './migrations.ts';
 import { ImportStaging } from './importStaging.ts';
 import { ClusterBlockStore } from './clusterBlockStore.ts';
 import { PrefixLeaseStore } from './prefixLeaseStore.ts';
-import { StoreOpenError } from './storeOpenError.ts';
+import { openDatabase } from './openDatabase.ts';
 
 interface LeaseRow {
   pool: string;
@@ -66,7 +63,6 @@ export class LeaseStore {
       deleteAt: db.prepare<[string, Buffer], LeaseRow>(`DELETE FROM leases WHERE address_space = ? AND address = ? RETURNING ${LEASE_COLUMNS}`),
       deleteCooled: db.prepare<[number], LeaseRow>(
         `DELETE FROM leases WHERE state = 'cooling' AND reusable_at_ms <= ? RETURNING ${LEASE_COLUMNS}`),
-      nextReusableAt: db.prepare<[], [number | null]>("SELECT min(reusable_at_ms) FROM leases WHERE state = 'cooling'").raw(),
       byAttachment: db.prepare<[string, string], LeaseRow>(
         `SELECT ${LEASE_COLUMNS} FROM leases WHERE container_id = ? AND ifname = ? AND ${ACTIVE} ORDER BY pool`),
       byAddress: db.prepare<[string, Buffer], LeaseRow>(
@@ -94,46 +90,7 @@ export class LeaseStore {
    * is unreadable, corrupt, from a newer berth, or held by another berthd; never recreates one.
    */
   static open(path: string): LeaseStore {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (existsSync(path)) {
-      try {
-        accessSync(path, constants.R_OK | constants.W_OK);
-      } catch (error) {
-        throw new StoreOpenError(path, `cannot read and write it (${errorText(error)}); fix its ownership or mode (0600, owned by the user running berthd)`);
-      }
-    } else {
-      closeSync(openSync(path, 'a', 0o600));
-    }
-    let db: Database.Database;
-    try {
-      db = new Database(path, { fileMustExist: true });
-    } catch (error) {
-      throw new StoreOpenError(path, `cannot open it (${errorText(error)})`);
-    }
-    try {
-      // Exclusive locking: one daemon per database, enforced by SQLite's own file lock, which
-      // the kernel drops when the process dies.
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('busy_timeout = 0');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.exec('BEGIN EXCLUSIVE; COMMIT');
-      const check = db.pragma('quick_check', { simple: true });
-      if (check !== 'ok') throw new CorruptDatabase(String(check));
-      migrate(db, path);
-    } catch (error) {
-      db.close();
-      if (error instanceof StoreOpenError) throw error;
-      const code = (error as { code?: string }).code ?? '';
-      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-        throw new StoreOpenError(path, 'it is locked by another process: another berthd is running on this node (one daemon per database)');
-      }
-      if (error instanceof CorruptDatabase || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-        throw new StoreOpenError(path, `it is not a valid berth lease database (${errorText(error)}). berthd will not start on it and will not replace it: move it aside, then restore the last backup with "berthctl import" or start empty knowing that running containers keep addresses berth no longer knows about`);
-      }
-      throw new StoreOpenError(path, `cannot prepare it (${errorText(error)})`);
-    }
-    return new LeaseStore(db, path);
+    return new LeaseStore(openDatabase(path), path);
   }
 
   /** Runs fn in a transaction (a savepoint when nested); it commits when fn returns. */
@@ -149,6 +106,15 @@ export class LeaseStore {
       if (this.db.inTransaction) this.statements.rollback.run();
       throw error;
     }
+  }
+
+  /** Begins a transaction that spans event-loop turns (the commit queue's stepwise work). */
+  openTransaction(): { commit(): void; rollback(): void } {
+    this.statements.begin.run();
+    return {
+      commit: () => this.statements.commit.run(),
+      rollback: () => { if (this.db.inTransaction) this.statements.rollback.run(); },
+    };
   }
 
   /**
@@ -231,12 +197,6 @@ export class LeaseStore {
   /** Deletes the cooling leases whose delay is over by nowMs; returns them. */
   deleteCooledLeases(nowMs: number): LeaseRecord[] {
     return this.statements.deleteCooled.all(nowMs).map(toRecord);
-  }
-
-  /** When the next cooling lease becomes reusable, or undefined when none is cooling. */
-  nextReusableAtMs(): number | undefined {
-    const [value] = this.statements.nextReusableAt.get() ?? [null];
-    return value ?? undefined;
   }
 
   leasesOfAttachment(containerId: string, ifname: string): LeaseRecord[] {
@@ -364,21 +324,6 @@ export interface LeasePageKey {
   readonly id: number;
 }
 
-class CorruptDatabase extends Error {}
-
-function migrate(db: Database.Database, path: string): void {
-  const current = Number(db.pragma('user_version', { simple: true }));
-  if (current > schemaVersion) {
-    throw new StoreOpenError(path, `its schema version ${current} is newer than this berthd understands (${schemaVersion}); run the newer berthd or restore a backup made for this version`);
-  }
-  for (let version = current; version < schemaVersion; version++) {
-    db.transaction(() => {
-      db.exec(migrations[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
-}
-
 function toRecord(row: LeaseRow): LeaseRecord {
   return {
     pool: row.pool,
@@ -397,8 +342,4 @@ function toRecord(row: LeaseRow): LeaseRecord {
     state: row.state,
     reusableAtMs: row.reusable_at_ms,
   };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

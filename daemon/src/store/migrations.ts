@@ -1,5 +1,7 @@
 // Schema history. Each entry moves the database from version i to i + 1 (PRAGMA user_version);
 // entries are append-only: never edit one that has shipped.
+import type Database from 'better-sqlite3';
+import { StoreOpenError } from './storeOpenError.ts';
 export const migrations: readonly string[] = [
   // 1: leases keyed by address (the last line of defence against duplicates) and by attachment.
   `
@@ -131,3 +133,17 @@ export const migrations: readonly string[] = [
 ];
 
 export const schemaVersion = migrations.length;
+
+/** Brings an open database to the current schema, one transaction per step; refuses a newer one. */
+export function migrate(db: Database.Database, path: string): void {
+  const current = Number(db.pragma('user_version', { simple: true }));
+  if (current > schemaVersion) {
+    throw new StoreOpenError(path, `its schema version ${current} is newer than this berthd understands (${schemaVersion}); run the newer berthd or restore a backup made for this version`);
+  }
+  for (let version = current; version < schemaVersion; version++) {
+    db.transaction(() => {
+      db.exec(migrations[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { berthctl } from './support/berthctlExec.ts';
 import { startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
-import { ipamClient, type IpamTestClient } from './support/ipamClient.ts';
+import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { runShim } from './support/shimExec.ts';
 
 const CONFIG = `
