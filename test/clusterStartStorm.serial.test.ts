@@ -4,12 +4,11 @@
 // naming the pool, and Status and `berthctl status` carry the same reason.
 import { loadavg } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { BlockClaimer, type ClusterBlock } from '../daemon/src/cluster/index.ts';
 import { IpamCallError } from '../daemon/src/grpc/ipamClient.ts';
 import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts';
 import { berthctl } from './support/berthctlExec.ts';
+import { allocateRequest, createClusterNode, etcdBlocks, readNodeDatabase, useEtcdCluster, type ClusterNode } from './support/clusterNode.ts';
 import type { EtcdCluster } from './support/etcdCluster.ts';
-import { allocateRequest, createClusterNode, readNodeDatabase, useEtcdCluster, type ClusterNode } from './support/clusterNode.ts';
 import { networkConfig, runShim } from './support/shimExec.ts';
 
 const NODES = 50;
@@ -37,17 +36,6 @@ interface StatusReply { cluster: { connected: boolean; pools: PoolStatus[] } }
 async function poolStatus(node: ClusterNode): Promise<PoolStatus> {
   const reply = await node.client.call<StatusReply>('Status', { pools: ['pods'] }, CALL_BUDGET_MS);
   return reply.cluster.pools.find((pool) => pool.pool === 'pods')!;
-}
-
-async function etcdBlocks(cluster: EtcdCluster): Promise<ClusterBlock[]> {
-  const store = cluster.store({ deadlineMs: 10_000 });
-  try {
-    const { blocks, problems } = await new BlockClaimer({ store, node: 'test-reader' }).listBlocks('pods');
-    expect(problems).toEqual([]);
-    return blocks;
-  } finally {
-    await store.close();
-  }
 }
 
 /**

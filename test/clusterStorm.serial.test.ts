@@ -1,10 +1,9 @@
 // 20 berthd nodes (real processes, own database and socket each) on one cluster pool in a real
 // 3-member etcd: an ADD/DEL storm, then the same storm while quorum is lost.
 import { describe, expect, it } from 'vitest';
-import { BlockClaimer, type ClusterBlock } from '../daemon/src/cluster/index.ts';
 import { parseAddress, parseCidr, cidrBounds } from '../daemon/src/ip/address.ts';
+import { allocateRequest, createClusterNode, etcdBlocks, useEtcdCluster, readNodeDatabase, type ClusterNode } from './support/clusterNode.ts';
 import type { EtcdCluster } from './support/etcdCluster.ts';
-import { allocateRequest, createClusterNode, useEtcdCluster, readNodeDatabase, type ClusterNode } from './support/clusterNode.ts';
 
 const NODES = 20;
 // /28 blocks (13 addresses each with a gateway) so that the storm makes every node claim several.
@@ -17,18 +16,6 @@ clusterPools:
 
 interface AllocateReply { allocations: { address: string; pool: string }[] }
 interface StatusReply { pools: { name: string; free: string }[]; cluster: { connected: boolean; outage: string; pools: { pool: string; blocks: string[] }[] } }
-
-async function etcdBlocks(cluster: EtcdCluster): Promise<ClusterBlock[]> {
-  // Generous: the test's own reads share a busy machine with twenty daemons and etcd.
-  const store = cluster.store({ deadlineMs: 10_000 });
-  try {
-    const { blocks, problems } = await new BlockClaimer({ store, node: 'test-reader' }).listBlocks('pods');
-    expect(problems).toEqual([]);
-    return blocks;
-  } finally {
-    await store.close();
-  }
-}
 
 function inside(address: string, cidr: string): boolean {
   const { first, last } = cidrBounds(parseCidr(cidr));

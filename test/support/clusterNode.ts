@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import { addressFromKey, formatAddress, formatCidr, type IpFamily } from '../../daemon/src/ip/address.ts';
 import { createDaemon, type DaemonHandle } from './daemonProcess.ts';
 import { EtcdCluster, type EtcdClusterOptions } from './etcdCluster.ts';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { BlockClaimer, type ClusterBlock } from '../../daemon/src/cluster/index.ts';
 import { ipamClient, type IpamTestClient } from './ipamTestClient.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,4 +116,17 @@ export function useEtcdCluster(options: EtcdClusterOptions, nodes: ClusterNode[]
     await Promise.all(nodes.map((node) => node.dispose()));
     await cluster?.stop();
   });
+}
+
+/** The blocks of a cluster pool as etcd holds them; every key under it must decode. */
+export async function etcdBlocks(cluster: EtcdCluster, pool = 'pods'): Promise<ClusterBlock[]> {
+  // Generous: the test's own reads share a busy machine with many daemons and etcd.
+  const store = cluster.store({ deadlineMs: 10_000 });
+  try {
+    const { blocks, problems } = await new BlockClaimer({ store, node: 'test-reader' }).listBlocks(pool);
+    expect(problems).toEqual([]);
+    return blocks;
+  } finally {
+    await store.close();
+  }
 }

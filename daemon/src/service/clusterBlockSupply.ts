@@ -8,7 +8,6 @@
 // leases are reported as conflicts, never dropped. At start, allocations from blocks read from the
 // database wait (a bounded moment) for that check, so a restarted node never hands out an address
 // of a block reclaimed while it was down; with the store unreachable they are served as they are.
-import type { Logger } from 'pino';
 import {
   ClusterUnavailableError, NoFreeBlockError, type CarvedPool, type ClusterBlock,
 } from '../cluster/index.ts';
@@ -18,27 +17,17 @@ import { OwnedBlockWatch } from '../cluster/ownedBlockWatch.ts';
 import { ClusterUnavailableForPoolError } from '../errors.ts';
 import { cidrBounds, formatCidr, parseCidr } from '../ip/address.ts';
 import type { ClusterBlockRecord } from '../store/clusterBlockStore.ts';
-import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
-import type { LeaseStore } from '../store/leaseStore.ts';
-import type { PoolCatalogue } from './poolCatalogue.ts';
+import type { UnitOfWork } from '../store/commitQueue.ts';
 import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
-import type { ClusterEngine, ClusterSupplyMetrics } from './clusterEngine.ts';
+import type { ClusterSupplyParts } from './clusterEngine.ts';
 import { definitionOf } from './clusterPoolDefinition.ts';
 import { releaseIdleBlocks } from './clusterIdleRelease.ts';
 import { blocksToAvoid, reconcilePool } from './clusterReconcile.ts';
 import { PoolState } from './poolState.ts';
 
-export interface ClusterBlockSupplyOptions {
+export interface ClusterBlockSupplyOptions extends ClusterSupplyParts {
   /** The cluster pools whose nodeSelector this node matches. */
   readonly pools: readonly ClusterPoolConfig[];
-  readonly engine: ClusterEngine;
-  readonly store: LeaseStore;
-  readonly commitQueue: CommitQueue;
-  readonly catalogue: PoolCatalogue;
-  readonly log: Logger;
-  readonly metrics?: ClusterSupplyMetrics;
-  /** A block empty this long is given back (0: never). */
-  readonly blockIdleSeconds: number;
   /** How often the store is probed and blocks topped up and released (default 1000 ms). */
   readonly tickMs?: number;
   /** Full reconcile at least this often while connected (default 10 000 ms). */

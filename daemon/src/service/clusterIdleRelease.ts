@@ -1,23 +1,13 @@
 // Idle blocks of a cluster pool given back to the cluster: a block empty for blockIdleSeconds is
 // removed from the served pool in the database first, then deleted in the store with a compare on
 // its revision. The pool keeps at least one block, and enough free addresses not to claim again.
-import type { Logger } from 'pino';
 import type { ClusterPoolConfig } from '../config/types.ts';
 import { formatCidr } from '../ip/address.ts';
-import type { CommitQueue, UnitOfWork } from '../store/commitQueue.ts';
-import type { LeaseStore } from '../store/leaseStore.ts';
-import type { ClusterEngine, ClusterSupplyMetrics } from './clusterEngine.ts';
+import type { UnitOfWork } from '../store/commitQueue.ts';
+import type { ClusterSupplyParts } from './clusterEngine.ts';
 import { blockBounds, blockFree, lowWater } from './clusterBlockUsage.ts';
-import type { PoolCatalogue } from './poolCatalogue.ts';
 
-export interface IdleReleaseContext {
-  readonly engine: ClusterEngine;
-  readonly store: LeaseStore;
-  readonly commitQueue: CommitQueue;
-  readonly catalogue: PoolCatalogue;
-  readonly log: Logger;
-  readonly metrics?: ClusterSupplyMetrics;
-  readonly blockIdleSeconds: number;
+export interface IdleReleaseContext extends ClusterSupplyParts {
   /** Since when each block ("pool/first") has been seen empty. */
   readonly emptySince: Map<string, number>;
   rebuild(pool: ClusterPoolConfig, unit: UnitOfWork): void;
