@@ -6,7 +6,7 @@ import { encodeRecord } from '../daemon/src/cluster/clusterRecords.ts';
 import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts';
 import type { EtcdCluster } from './support/etcdCluster.ts';
 import { berthctl } from './support/berthctlExec.ts';
-import { allocateRequest, createClusterNode, useEtcdCluster, type ClusterNode } from './support/clusterNode.ts';
+import { allocateRequest, createClusterNode, useEtcdCluster, waitForBlocks, type ClusterNode } from './support/clusterNode.ts';
 
 /** The node's /metrics text (its metrics URL is in the daemon.started log line). */
 async function metricsOf(node: ClusterNode): Promise<string> {
@@ -146,6 +146,9 @@ describe('cluster pools recovering from what happened in etcd meanwhile', () => 
     const e = createClusterNode(cluster, 'recover-e', CONFIG);
     nodes.push(e);
     await e.start();
+    // A runtime retries an ADD answered 11 while a fresh node's first round against etcd is under
+    // way; this test is about what berthctl shows, so it starts once the node serves a block.
+    await waitForBlocks(e, 'pods');
     await e.client.call('Allocate', allocateRequest('e-0', 'pods'), 30_000);
     const ctl = (...args: string[]) => berthctl(e.daemon.socketPath, 'cluster', '--etcd-endpoints', cluster.endpoints.join(','), ...args);
     const pools = ctl('pools', '--json');

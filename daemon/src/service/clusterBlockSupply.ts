@@ -238,6 +238,14 @@ export class ClusterBlockSupply {
 
   private setConnected(connected: boolean, outage = ''): void {
     this.options.metrics?.connected.set(connected ? 1 : 0);
+    // Still down: keep the newest reason (the first round at start fails from "not yet connected",
+    // which alone would hide why) and log it once per distinct reason.
+    if (!connected && !this.connected) {
+      if (outage === this.outage) return;
+      this.outage = outage;
+      this.options.log.warn({ event: 'cluster.degraded', outage }, `cluster store unreachable, serving from owned blocks only: ${outage}`);
+      return;
+    }
     if (connected === this.connected) return;
     this.connected = connected;
     if (!connected) this.outage = outage;
