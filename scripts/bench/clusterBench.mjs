@@ -8,19 +8,16 @@
 //      while it is the only writer;
 //   4. ADD throughput across N berthd nodes (20 by default) loaded at once, all on the same etcd.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startBerthd, stopProcess } from './berthdProcess.mjs';
 import { benchClusterSimulation } from './clusterSimulation.mjs';
 import { allocateRequest, connect, releaseRequest, servedBlocks, unary } from './clusterLoadClient.mjs';
 import { startEtcdCluster } from './etcdMember.mjs';
-import { runLoadClient } from './loadRun.mjs';
+import { runJsonScript, runLoadClient } from './loadRun.mjs';
 import { histogramDelta, scrapeMetrics, secondsToMs } from './metricsScrape.mjs';
 import { pairedRatio, round, summarize } from './stats.mjs';
 import { summarizeRounds } from './daemonThroughput.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** The pool every cluster node serves: /26 blocks (64 addresses) of a /12, as the issue sizes it. */
 export const CLUSTER_POOL = { name: 'pods', subnet: '10.96.0.0/12', blockSize: 26 };
@@ -231,15 +228,7 @@ async function measureChurn({ etcd, node, profile, log }) {
 
 /** Runs clusterLoadClient.mjs as its own process against every node at once. */
 function runClusterLoad(spec) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(HERE, 'clusterLoadClient.mjs'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(stdout)) : reject(new Error(`cluster load client exited with ${code}: ${stderr}`))));
-  });
+  return runJsonScript('clusterLoadClient.mjs', spec, 'cluster load client');
 }
 
 /**

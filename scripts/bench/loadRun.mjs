@@ -6,17 +6,22 @@ import { waitForLine } from './processLines.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-export function runLoadClient(spec) {
+export async function runLoadClient(spec) {
+  return (await runJsonScript('loadClient.mjs', spec, 'load client')).targets;
+}
+
+/** Runs a bench script of this folder as its own process with a JSON spec; resolves to the JSON it prints. */
+export function runJsonScript(script, spec, label) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(HERE, 'loadClient.mjs'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(HERE, script), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => { stdout += chunk; });
     child.stderr.on('data', (chunk) => { stderr += chunk; });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`load client exited with ${code}: ${stderr}`));
-      else resolve(JSON.parse(stdout).targets);
+      if (code !== 0) reject(new Error(`${label} exited with ${code}: ${stderr}`));
+      else resolve(JSON.parse(stdout));
     });
   });
 }
