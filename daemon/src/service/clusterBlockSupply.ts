@@ -238,19 +238,18 @@ export class ClusterBlockSupply {
 
   private setConnected(connected: boolean, outage = ''): void {
     this.options.metrics?.connected.set(connected ? 1 : 0);
-    // Still down: keep the newest reason (the first round at start fails from "not yet connected",
-    // which alone would hide why) and log it once per distinct reason.
-    if (!connected && !this.connected) {
-      if (outage === this.outage) return;
-      this.outage = outage;
-      this.options.log.warn({ event: 'cluster.degraded', outage }, `cluster store unreachable, serving from owned blocks only: ${outage}`);
+    if (connected) {
+      if (this.connected) return;
+      this.connected = true;
+      this.options.log.info({ event: 'cluster.connected' }, 'cluster store reachable: claiming and releasing blocks again');
       return;
     }
-    if (connected === this.connected) return;
-    this.connected = connected;
-    if (!connected) this.outage = outage;
-    if (connected) this.options.log.info({ event: 'cluster.connected' }, 'cluster store reachable: claiming and releasing blocks again');
-    else this.options.log.warn({ event: 'cluster.degraded', outage }, `cluster store unreachable, serving from owned blocks only: ${outage}`);
+    // Down: each new reason is kept and logged once, also while still down (the first round at
+    // start would otherwise fail behind "not yet connected", hiding why).
+    if (!this.connected && outage === this.outage) return;
+    this.connected = false;
+    this.outage = outage;
+    this.options.log.warn({ event: 'cluster.degraded', outage }, `cluster store unreachable, serving from owned blocks only: ${outage}`);
   }
 
   /** Claims one block for the pool (one claim per pool at a time; callers share it). */
