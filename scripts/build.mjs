@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bunExecutable } from './bunExecutable.mjs';
+import { bunExecutable, placeExecutable } from './bunExecutable.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -59,7 +59,11 @@ function buildPlugin() {
     // ~3 MB less peak RSS per ADD+DEL pair (bench/results.md).
     '--compile-jit-policy=1000', '--outfile', tmp],
   { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
-  // Rename so that nothing ever sees a half-written executable.
-  renameSync(tmp, join(dist, 'berth'));
+  // Rewritten in small writes as `berthd install` copies it (see placeExecutable), then renamed,
+  // so that nothing ever sees a half-written executable.
+  const placed = `${tmp}.placed`;
+  placeExecutable(tmp, placed);
+  renameSync(placed, join(dist, 'berth'));
   say(`dist/berth (${(statSync(join(dist, 'berth')).size / 1e6).toFixed(1)} MB, Bun executable)`);
 }
+

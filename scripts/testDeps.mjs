@@ -17,6 +17,7 @@ export const TEST_PACKAGES = [
   ['busybox-static', '/bin/busybox', "the CRI sandbox (pause) image's one static binary"],
   ['etcd-server', '/usr/bin/etcd', 'real 3-member etcd clusters for the cluster pool engine (claims, quorum loss, TLS)'],
   ['etcd-client', '/usr/bin/etcdctl', 'turns on etcd user/password auth for the cluster auth test'],
+  ['time', '/usr/bin/time', 'peak RSS of the plugin as berthd install places it (install.test.ts)'],
 ];
 
 export function missingPackages() {

@@ -27,6 +27,14 @@ describe('berthd install', () => {
     // The installed binary runs.
     const version = spawnSync(join(bin, 'berth'), [], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
     expect(JSON.parse(version.stdout).supportedVersions).toContain('1.1.0');
+    // Copied in small writes (PLUGIN_WRITE_BYTES), the installed plugin maps few page-cache
+    // pages per fault: a process stays well under the 32 MB (the same file written in
+    // 1 MiB writes peaked at ~48 MB for VERSION, ~50 MB for ADD, on this machine's kernel).
+    const timed = spawnSync('/usr/bin/time', ['-f', '%M', join(bin, 'berth')], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'VERSION' }, encoding: 'utf8' });
+    expect(timed.status, timed.stderr).toBe(0);
+    const peakMb = Number(timed.stderr.trim().split('\n').at(-1)) / 1024;
+    expect(peakMb).toBeGreaterThan(1);
+    expect(peakMb).toBeLessThan(32);
   });
 
   it('keeps an existing conflist unless told to overwrite, and honours the skip switches', () => {

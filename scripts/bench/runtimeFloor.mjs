@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bunExecutable } from '../bunExecutable.mjs';
+import { bunExecutable, placeExecutable } from '../bunExecutable.mjs';
 import { REPO_ROOT } from './paths.mjs';
 
 export function buildRuntimeFloor(workDir) {
@@ -11,6 +11,8 @@ export function buildRuntimeFloor(workDir) {
   const out = join(workDir, 'bun-empty');
   writeFileSync(entry, '');
   execFileSync(bunExecutable(REPO_ROOT), ['build', entry, '--compile', '--minify', '--bytecode', '--no-compile-autoload-dotenv',
-    '--no-compile-autoload-bunfig', '--compile-jit-policy=1000', '--outfile', out], { cwd: workDir, stdio: 'ignore' });
+    '--no-compile-autoload-bunfig', '--compile-jit-policy=1000', '--outfile', `${out}.bun`], { cwd: workDir, stdio: 'ignore' });
+  // Placed as dist/berth is, so that the two differ only in the script.
+  placeExecutable(`${out}.bun`, out);
   return out;
 }
