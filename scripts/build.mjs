@@ -66,4 +66,3 @@ function buildPlugin() {
   renameSync(placed, join(dist, 'berth'));
   say(`dist/berth (${(statSync(join(dist, 'berth')).size / 1e6).toFixed(1)} MB, Bun executable)`);
 }
-
