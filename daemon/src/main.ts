@@ -9,6 +9,7 @@ import { defaultConfig } from './config/defaultConfig.ts';
 import { ClusterFlagError, parseClusterFlags, PASSWORD_ENV, type ClusterFlags } from './config/clusterFlags.ts';
 import { configFilePoolSource, fixedPoolSource } from './config/poolSource.ts';
 import { installOnNode } from './install/installFiles.ts';
+import { TurnLog } from './turnLog.ts';
 
 export const DEFAULT_SOCKET = '/run/berth/berthd.sock';
 export const DEFAULT_DB = '/var/lib/berth/leases.db';
@@ -38,13 +39,8 @@ const program = new Command('berthd')
   .option('--node-labels <k=v,...>', 'labels of this node, matched by the nodeSelector of cluster pools', process.env.BERTH_NODE_LABELS ?? '')
   .option('--block-idle-seconds <n>', 'give back a cluster pool block that stayed empty this long (a node keeps one block per pool); 0: never', '600')
   .action(async (options: { socket: string; db: string; config?: string; examplePools?: boolean; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string } & ClusterFlags) => {
-    // Log lines are written as they are made (one write(2) each), not buffered for a write on
-    // libuv's thread pool: the async destination joined pending lines into one growing string
-    // and measured it again for every line, so each call's lines (the lease events) allocated
-    // ~15 KB more and lived until the pooled write finished, long enough to be promoted into the
-    // old generation at 64 calls in flight, whose major GCs then landed in the p99 (bench/results.md).
-    // A written line is also never lost to a crash. The cost: a stalled reader of stdout stalls berthd.
-    const logger = pino({ level: options.logLevel, base: { node: options.nodeName } }, pino.destination({ dest: 1, sync: true }));
+    // Lines go out once per event-loop turn, in one synchronous write (turnLog.ts explains why).
+    const logger = pino({ level: options.logLevel, base: { node: options.nodeName } }, new TurnLog(pino.destination({ dest: 1, sync: true })));
     try {
       // One forgotten flag in a DaemonSet must not hand out the example's addresses on a real node.
       if (options.config === undefined && !options.examplePools) {
