@@ -97,6 +97,10 @@ describe('npm run bench (smoke, --quick)', () => {
       }
       expectSummary(object(level.ratios, 'ratios').callsPerSecVsEcho, 'callsPerSecVsEcho');
       expect(typeof object(object(level.insideDaemon, 'insideDaemon').allocate, 'allocate').meanMs).toBe('number');
+      for (const server of ['echo', 'berth']) {
+        const cpu = object(object(level.cpu, 'cpu')[server], `cpu.${server}`);
+        for (const key of ['serverCpuUsPerCall', 'clientCpuUsPerCall', 'serverBusy', 'clientBusy']) expect(cpu[key], `cpu.${server}.${key}`).toBeGreaterThan(0);
+      }
     }
   });
 

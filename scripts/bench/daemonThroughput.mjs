@@ -3,9 +3,9 @@
 // the same client in the same rounds.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_POOLS, startBerthd, stopProcess } from './berthdProcess.mjs';
+import { BENCH_POOLS, readProcCpuSeconds, startBerthd, stopProcess } from './berthdProcess.mjs';
 import { histogramDelta, scrapeMetrics, secondsToMs } from './metricsScrape.mjs';
-import { runLoadClient, startEchoServer } from './loadRun.mjs';
+import { runLoad, startEchoServer } from './loadRun.mjs';
 import { pairedRatio, round, summarize } from './stats.mjs';
 
 export async function benchDaemonThroughput({ workDir, templateDb, configPath, profile, log, daemonNodeArgs = [] }) {
@@ -20,11 +20,14 @@ export async function benchDaemonThroughput({ workDir, templateDb, configPath, p
     for (const concurrency of profile.concurrency) {
       log(`daemon throughput: concurrency ${concurrency}, ${profile.throughputRounds} rounds of ${profile.throughputRoundMs} ms per server`);
       const before = await scrapeMetrics(berth.metricsUrl);
-      const rounds = await runLoadClient({
+      const cpuBefore = { echo: readProcCpuSeconds(echo.pid), berth: readProcCpuSeconds(berth.child.pid) };
+      const load = await runLoad({
         targets: [{ name: 'echo', socket: join(dir, 'echo.sock') }, { name: 'berth', socket: berth.socketPath }],
         concurrency, rounds: profile.throughputRounds, roundMs: profile.throughputRoundMs, warmupMs: profile.throughputWarmupMs, pool: BENCH_POOLS.v4.name,
       });
+      const cpuAfter = { echo: readProcCpuSeconds(echo.pid), berth: readProcCpuSeconds(berth.child.pid) };
       const after = await scrapeMetrics(berth.metricsUrl);
+      const rounds = load.targets;
       levels.push({
         concurrency,
         echo: summarizeRounds(rounds.echo),
@@ -42,6 +45,10 @@ export async function benchDaemonThroughput({ workDir, templateDb, configPath, p
           // V8 pauses while the rounds ran (prom-client's default metrics): the usual source of the tail.
           gcMajor: gcPauses(before, after, 'major'),
           gcMinor: gcPauses(before, after, 'minor'),
+        },
+        cpu: {
+          echo: cpuShares(rounds.echo, load.warmupPairs.echo, cpuAfter.echo - cpuBefore.echo),
+          berth: cpuShares(rounds.berth, load.warmupPairs.berth, cpuAfter.berth - cpuBefore.berth),
         },
       });
     }
@@ -63,6 +70,23 @@ export function summarizeRounds(rounds) {
     allocateP99Ms: pick((r) => r.allocateMs.p99),
     releaseP50Ms: pick((r) => r.releaseMs.p50),
     releaseP99Ms: pick((r) => r.releaseMs.p99),
+  };
+}
+
+/**
+ * Who was busy while one server was measured: the server's own CPU per call (its /proc counters
+ * over its rounds and warm-up; the other server idles meanwhile) and the client's, each also as a
+ * share of one core at the measured rate. Neither near 1 means the two took turns.
+ */
+function cpuShares(rounds, warmupPairs, serverCpuSeconds) {
+  const calls = 2 * (warmupPairs + rounds.reduce((sum, r) => sum + r.pairs, 0));
+  const serverCpuUsPerCall = round((serverCpuSeconds * 1e6) / Math.max(1, calls), 1);
+  const callsPerSec = summarize(rounds.map((r) => r.callsPerSec)).median;
+  return {
+    serverCpuUsPerCall,
+    serverBusy: round((serverCpuUsPerCall * callsPerSec) / 1e6, 2),
+    clientCpuUsPerCall: summarize(rounds.map((r) => r.clientCpuUsPerCall)).median,
+    clientBusy: summarize(rounds.map((r) => r.clientBusy)).median,
   };
 }
 

@@ -3,8 +3,10 @@
 // flight, against several servers in interleaved rounds (same connection settings, same code
 // path for each). Takes one JSON argument, prints one JSON line:
 //   { targets: [{name, socket}], concurrency, rounds, roundMs | roundPairs, warmupMs, pool }
-//   -> { targets: { <name>: [ { pairs, seconds, pairsPerSec, callsPerSec, allocateMs, releaseMs, callMs }, ... per round ] } }
-// Latency fields are { p50, p99, mean } in milliseconds.
+//   -> { targets: { <name>: [ { pairs, seconds, pairsPerSec, callsPerSec, allocateMs, releaseMs, callMs, clientCpuUsPerCall, clientBusy }, ... per round ] },
+//        warmupPairs: { <name>: pairs } }
+// Latency fields are { p50, p99, mean } in milliseconds. clientCpuUsPerCall is this process's own
+// CPU (user + system) per call in the round; clientBusy that CPU over the round's wall time (1 = one core).
 import { credentials } from '@grpc/grpc-js';
 import { loadIpamPackage } from './ipamProto.mjs';
 import { msSince, percentile, round } from './stats.mjs';
@@ -33,6 +35,7 @@ async function runRound(client, { concurrency, roundMs, roundPairs, pool }) {
   const started = process.hrtime.bigint();
   const more = () => (roundPairs ? pairs + inFlight < roundPairs : msSince(started) < roundMs);
   let inFlight = 0;
+  const cpuBefore = process.cpuUsage();
   const worker = async () => {
     while (more()) {
       inFlight++;
@@ -49,18 +52,22 @@ async function runRound(client, { concurrency, roundMs, roundPairs, pool }) {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = msSince(started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuUs = cpu.user + cpu.system;
   const latency = (values) => ({ p50: round(percentile(values, 50)), p99: round(percentile(values, 99)), mean: round(values.reduce((a, b) => a + b, 0) / values.length) });
   return {
     pairs, seconds: round(seconds), pairsPerSec: round(pairs / seconds, 1), callsPerSec: round((2 * pairs) / seconds, 1),
     allocateMs: latency(allocateMs), releaseMs: latency(releaseMs), callMs: latency([...allocateMs, ...releaseMs]),
+    clientCpuUsPerCall: round(cpuUs / Math.max(1, 2 * pairs), 1), clientBusy: round(cpuUs / 1e6 / seconds, 3),
   };
 }
 
 async function main() {
   const clients = [];
   for (const target of spec.targets) clients.push({ name: target.name, client: await connect(target.socket) });
-  for (const { client } of clients) {
-    if (spec.warmupMs > 0) await runRound(client, { ...spec, roundMs: spec.warmupMs, roundPairs: undefined });
+  const warmupPairs = Object.fromEntries(clients.map(({ name }) => [name, 0]));
+  for (const { name, client } of clients) {
+    if (spec.warmupMs > 0) warmupPairs[name] = (await runRound(client, { ...spec, roundMs: spec.warmupMs, roundPairs: undefined })).pairs;
   }
   const results = Object.fromEntries(clients.map(({ name }) => [name, []]));
   for (let r = 0; r < spec.rounds; r++) {
@@ -70,7 +77,7 @@ async function main() {
     }
   }
   for (const { client } of clients) client.close();
-  process.stdout.write(`${JSON.stringify({ targets: results })}\n`);
+  process.stdout.write(`${JSON.stringify({ targets: results, warmupPairs })}\n`);
 }
 
 main().catch((error) => {

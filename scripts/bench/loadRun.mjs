@@ -7,7 +7,12 @@ import { waitForLine } from './processLines.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 export async function runLoadClient(spec) {
-  return (await runJsonScript('loadClient.mjs', spec, 'load client')).targets;
+  return (await runLoad(spec)).targets;
+}
+
+/** The load client's whole answer: per-target rounds and the pairs each warm-up made. */
+export function runLoad(spec) {
+  return runJsonScript('loadClient.mjs', spec, 'load client');
 }
 
 /** Runs a bench script of this folder as its own process with a JSON spec; resolves to the JSON it prints. */

@@ -81,6 +81,16 @@ function renderThroughput(throughput) {
       `${plainMs(l.insideDaemon.allocate.meanMs)}, ${plainMs(l.insideDaemon.commit.meanMs)}, ${l.insideDaemon.meanCommitBatch ?? '–'}`,
       l.insideDaemon.gcMajor ? `${l.insideDaemon.gcMajor.count}, ${l.insideDaemon.gcMajor.meanMs === null ? '–' : plainMs(l.insideDaemon.gcMajor.meanMs)}` : '–',
     ])), '');
+  const withCpu = throughput.levels.filter((l) => l.cpu);
+  if (withCpu.length > 0) {
+    out.push('**Who was busy** (CPU per call, user + system: the server\'s from /proc over its rounds and warm-up, the client\'s from its own process.cpuUsage per round; "busy" is that CPU at the measured rate, 1.00 = one whole core)', '');
+    const us = (value) => (value == null ? '–' : `${Math.round(value)} µs`);
+    const share = (value) => (value == null ? '–' : value.toFixed(2));
+    out.push(table(['In flight', 'echo server CPU/call, busy', 'berthd CPU/call, busy', 'client CPU/call with echo, busy', 'client CPU/call with berthd, busy'],
+      withCpu.map((l) => [String(l.concurrency),
+        `${us(l.cpu.echo.serverCpuUsPerCall)}, ${share(l.cpu.echo.serverBusy)}`, `${us(l.cpu.berth.serverCpuUsPerCall)}, ${share(l.cpu.berth.serverBusy)}`,
+        `${us(l.cpu.echo.clientCpuUsPerCall)}, ${share(l.cpu.echo.clientBusy)}`, `${us(l.cpu.berth.clientCpuUsPerCall)}, ${share(l.cpu.berth.clientBusy)}`])), '');
+  }
   return out;
 }
 
