@@ -52,9 +52,10 @@ async function main() {
       return startBerthd({ dir, socketPath: join(dir, 'berthd.sock'), dbPath: join(dir, 'leases.db'), configPath, berthdPath });
     };
     const base = await start('base-run', join(baseTree, 'dist', 'berthd.mjs'));
-    const head = await start('head-run', BERTHD);
+    let head;
     const levels = [];
     try {
+      head = await start('head-run', BERTHD);
       for (const concurrency of options.concurrency) {
         log(`concurrency ${concurrency}: ${options.rounds} rounds of ${options.roundMs} ms per daemon, interleaved`);
         const before = await Promise.all([scrapeMetrics(base.metricsUrl), scrapeMetrics(head.metricsUrl)]);
@@ -77,7 +78,8 @@ async function main() {
         });
       }
     } finally {
-      await Promise.all([base.stop(), head.stop()]);
+      // Also when the head daemon failed to start: the base one must not outlive this script.
+      await Promise.all([base.stop(), head?.stop()]);
     }
     const results = { date: new Date().toISOString(), machine: describeMachine(), base: baseCommit, head: headCommit, rounds: options.rounds, roundMs: options.roundMs, levels };
     const outDir = options.out;
