@@ -32,7 +32,7 @@ export class TurnLog {
   flush(): void {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+    const text = this.pending.join('');
     this.pending = [];
     try {
       this.sink.write(text);

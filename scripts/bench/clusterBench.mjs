@@ -7,9 +7,9 @@
 //   3. etcd writes per ADD/DEL cycles of one real cluster-mode berthd, counted from etcd's revision
 //      while it is the only writer;
 //   4. ADD throughput across N berthd nodes (20 by default) loaded at once, all on the same etcd.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startBerthd, stopProcess } from './berthdProcess.mjs';
+import { readProcCpuSeconds, startBerthd, stopProcess } from './berthdProcess.mjs';
 import { benchClusterSimulation } from './clusterSimulation.mjs';
 import { allocateRequest, connect, releaseRequest, servedBlocks, unary } from './clusterLoadClient.mjs';
 import { startEtcdCluster } from './etcdMember.mjs';
@@ -77,16 +77,6 @@ async function startClusterNode({ dir, name, etcd, configPath, blockIdleSeconds 
   }
 }
 
-/**
- * CPU seconds a process has used (user + system, /proc/<pid>/stat, 100 ticks a second). CPU per
- * call moves far less with the machine's load than wall-clock latency does, which on a shared
- * machine makes it the steadier of the two comparisons.
- */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 const counter = (metrics, name, match) => (metrics?.get(name) ?? [])
   .filter(({ labels }) => Object.entries(match).every(([key, value]) => labels[key] === value))
   .reduce((sum, { value }) => sum + value, 0);
@@ -108,7 +98,7 @@ async function compareAdd({ dir, fileConfig, node, profile, log }) {
     for (const concurrency of profile.clusterAddConcurrency) {
       log(`cluster: ADD, cluster node vs file node, ${concurrency} in flight, ${profile.clusterAddRounds} rounds of ${profile.clusterAddRoundMs} ms each`);
       const before = { file: await scrapeMetrics(file.metricsUrl), cluster: await scrapeMetrics(cluster.metricsUrl) };
-      const cpuBefore = { file: cpuSeconds(file.child.pid), cluster: cpuSeconds(cluster.child.pid) };
+      const cpuBefore = { file: readProcCpuSeconds(file.child.pid), cluster: readProcCpuSeconds(cluster.child.pid) };
       const rounds = await runLoadClient({
         targets: [{ name: 'file', socket: file.socketPath }, { name: 'cluster', socket: cluster.socketPath }],
         concurrency, rounds: profile.clusterAddRounds, roundMs: profile.clusterAddRoundMs, warmupMs: profile.clusterAddWarmupMs, pool: CLUSTER_POOL.name,
@@ -116,7 +106,7 @@ async function compareAdd({ dir, fileConfig, node, profile, log }) {
       const after = { file: await scrapeMetrics(file.metricsUrl), cluster: await scrapeMetrics(cluster.metricsUrl) };
       const inside = (side) => secondsToMs(histogramDelta(before[side], after[side], 'berth_rpc_duration_seconds', { method: 'Allocate' }));
       // Warm-up pairs are in the CPU too; they are few beside the rounds' (warm-up is shorter).
-      const cpuPerPairUs = (side) => round(((cpuSeconds((side === 'file' ? file : cluster).child.pid) - cpuBefore[side]) * 1e6) / rounds[side].reduce((sum, r) => sum + r.pairs, 0), 0);
+      const cpuPerPairUs = (side) => round(((readProcCpuSeconds((side === 'file' ? file : cluster).child.pid) - cpuBefore[side]) * 1e6) / rounds[side].reduce((sum, r) => sum + r.pairs, 0), 0);
       const cpu = { file: cpuPerPairUs('file'), cluster: cpuPerPairUs('cluster') };
       levels.push({
         concurrency, file: summarizeRounds(rounds.file), cluster: summarizeRounds(rounds.cluster),
@@ -130,10 +120,10 @@ async function compareAdd({ dir, fileConfig, node, profile, log }) {
       });
     }
     log(`cluster: ADD, cluster node and file node alternating call by call, ${profile.clusterAddRounds} rounds of ${profile.clusterAddRoundMs} ms`);
-    const cpuBefore = { file: cpuSeconds(file.child.pid), cluster: cpuSeconds(cluster.child.pid) };
+    const cpuBefore = { file: readProcCpuSeconds(file.child.pid), cluster: readProcCpuSeconds(cluster.child.pid) };
     const alternating = (await runClusterLoad({ mode: 'alternate', sockets: [file.socketPath, cluster.socketPath], rounds: profile.clusterAddRounds, roundMs: profile.clusterAddRoundMs, warmupMs: profile.clusterAddWarmupMs, pool: CLUSTER_POOL.name })).rounds;
     const pairs = (side) => alternating.reduce((sum, r) => sum + r[side].pairs, 0);
-    const cpu = { file: round(((cpuSeconds(file.child.pid) - cpuBefore.file) * 1e6) / pairs(0), 0), cluster: round(((cpuSeconds(cluster.child.pid) - cpuBefore.cluster) * 1e6) / pairs(1), 0) };
+    const cpu = { file: round(((readProcCpuSeconds(file.child.pid) - cpuBefore.file) * 1e6) / pairs(0), 0), cluster: round(((readProcCpuSeconds(cluster.child.pid) - cpuBefore.cluster) * 1e6) / pairs(1), 0) };
     const byCall = {
       rounds: alternating.length, cpuPerPairUs: { ...cpu, ratio: cpu.file > 0 ? round(cpu.cluster / cpu.file) : null },
       file: { allocateP50Ms: summarize(alternating.map(([f]) => f.allocateMs.p50)), allocateP99Ms: summarize(alternating.map(([f]) => f.allocateMs.p99)) },

@@ -84,12 +84,11 @@ function renderThroughput(throughput) {
   const withCpu = throughput.levels.filter((l) => l.cpu);
   if (withCpu.length > 0) {
     out.push('**Who was busy** (CPU per call, user + system: the server\'s from /proc over its rounds and warm-up, the client\'s from its own process.cpuUsage per round; "busy" is that CPU at the measured rate, 1.00 = one whole core)', '');
-    const us = (value) => (value == null ? '–' : `${Math.round(value)} µs`);
-    const share = (value) => (value == null ? '–' : value.toFixed(2));
+    const cell = (perCallUs, busy) => `${perCallUs == null ? '–' : `${Math.round(perCallUs)} µs`}, ${busy == null ? '–' : busy.toFixed(2)}`;
+    const server = (side) => cell(side.serverCpuUsPerCall, side.serverBusy);
+    const client = (side) => cell(side.clientCpuUsPerCall, side.clientBusy);
     out.push(table(['In flight', 'echo server CPU/call, busy', 'berthd CPU/call, busy', 'client CPU/call with echo, busy', 'client CPU/call with berthd, busy'],
-      withCpu.map((l) => [String(l.concurrency),
-        `${us(l.cpu.echo.serverCpuUsPerCall)}, ${share(l.cpu.echo.serverBusy)}`, `${us(l.cpu.berth.serverCpuUsPerCall)}, ${share(l.cpu.berth.serverBusy)}`,
-        `${us(l.cpu.echo.clientCpuUsPerCall)}, ${share(l.cpu.echo.clientBusy)}`, `${us(l.cpu.berth.clientCpuUsPerCall)}, ${share(l.cpu.berth.clientBusy)}`])), '');
+      withCpu.map((l) => [String(l.concurrency), server(l.cpu.echo), server(l.cpu.berth), client(l.cpu.echo), client(l.cpu.berth)])), '');
   }
   return out;
 }
