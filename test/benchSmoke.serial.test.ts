@@ -104,6 +104,23 @@ describe('npm run bench (smoke, --quick)', () => {
     }
   });
 
+  it('measures what per-call CPU work costs: echo servers made to work, beside bare echo and berthd', () => {
+    const budget = object(object(object(results.sections, 'sections').throughput, 'throughput').budget, 'budget');
+    expect(budget.concurrency).toBe(64);
+    const rows = list(budget.rows, 'rows').map((row) => object(row, 'row'));
+    expect(rows[0]?.name).toBe('echo');
+    expect(rows.at(-1)?.name).toBe('berth');
+    const busy = rows.filter((row) => typeof row.busyUs === 'number' && row.busyUs > 0);
+    expect(busy.map((row) => row.busyUs)).toEqual(expect.arrayContaining([25, 50, 100, budget.berthExcessUs]));
+    for (const row of rows) {
+      expectSummary(row.callsPerSecVsEcho, `${String(row.name)}.callsPerSecVsEcho`);
+      expectSummary(row.p99VsEcho, `${String(row.name)}.p99VsEcho`);
+    }
+    // The yardstick really works: a server told to add N µs of CPU per call uses at least that much.
+    for (const row of busy) expect(object(row.cpu, 'cpu').serverCpuUsPerCall, String(row.name)).toBeGreaterThanOrEqual(row.busyUs as number);
+    expect(readFileSync(join(outDir, 'results.md'), 'utf8')).toContain('**What per-call work costs**');
+  });
+
   it('profiles berthd under load, at start and serving the largest database', () => {
     const profiles = object(results.cpuProfiles, 'cpuProfiles');
     expect(Object.keys(profiles).sort()).toEqual(['allocate-5k-c1', 'load-64', 'start-5k']);

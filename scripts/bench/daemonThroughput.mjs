@@ -52,9 +52,50 @@ export async function benchDaemonThroughput({ workDir, templateDb, configPath, p
         },
       });
     }
-    return { durability: 'berthd as shipped: WAL, synchronous=FULL, one fsync per group commit', pool: BENCH_POOLS.v4, rounds: profile.throughputRounds, roundMs: profile.throughputRoundMs, levels };
+    const budget = await measureWorkBudget({ dir, profile, log, echo, berth, top: levels.at(-1) });
+    return { durability: 'berthd as shipped: WAL, synchronous=FULL, one fsync per group commit', pool: BENCH_POOLS.v4, rounds: profile.throughputRounds, roundMs: profile.throughputRoundMs, levels, budget };
   } finally {
     await Promise.all([berth.stop(), stopProcess(echo)]);
+  }
+}
+
+/** Busy work per call given to the echo server in the yardstick rows, besides berthd's own excess. */
+export const BUDGET_BUSY_US = [25, 50, 100];
+
+/**
+ * What per-call CPU work costs at the top concurrency: the echo server made to do N µs of CPU work
+ * per call (echoServer.mjs), for a few N and for berthd's own CPU per call above echo's, measured by
+ * the same client in the same interleaved rounds as bare echo and berthd. If the echo server doing
+ * berthd's excess as pure CPU lands where berthd does, berthd's gap is its CPU per call, not waiting.
+ */
+async function measureWorkBudget({ dir, profile, log, echo, berth, top }) {
+  const excessUs = Math.max(1, Math.round(top.cpu.berth.serverCpuUsPerCall - top.cpu.echo.serverCpuUsPerCall));
+  const busyList = [...new Set([...BUDGET_BUSY_US, excessUs])].sort((a, b) => a - b);
+  log(`daemon throughput: work budget at concurrency ${top.concurrency}: echo doing ${busyList.join(', ')} µs of CPU work per call`);
+  const busyServers = [];
+  try {
+    for (const busyUs of busyList) busyServers.push({ busyUs, name: `echo+${busyUs}`, socket: join(dir, `echo-busy-${busyUs}.sock`), child: await startEchoServer(join(dir, `echo-busy-${busyUs}.sock`), busyUs) });
+    const servers = [{ name: 'echo', socket: join(dir, 'echo.sock'), pid: echo.pid, busyUs: 0 }, ...busyServers.map((s) => ({ ...s, pid: s.child.pid })),
+      { name: 'berth', socket: berth.socketPath, pid: berth.child.pid, busyUs: null }];
+    const cpuBefore = servers.map((s) => readProcCpuSeconds(s.pid));
+    const load = await runLoad({
+      targets: servers.map(({ name, socket }) => ({ name, socket })),
+      concurrency: top.concurrency, rounds: profile.throughputRounds, roundMs: profile.throughputRoundMs, warmupMs: profile.throughputWarmupMs, pool: BENCH_POOLS.v4.name,
+    });
+    const rows = servers.map((server, i) => {
+      const rounds = load.targets[server.name];
+      return {
+        name: server.name, busyUs: server.busyUs,
+        cpu: cpuShares(rounds, load.warmupPairs[server.name], readProcCpuSeconds(server.pid) - cpuBefore[i]),
+        callsPerSec: summarize(rounds.map((r) => r.callsPerSec)),
+        callP99Ms: summarize(rounds.map((r) => r.callMs.p99)),
+        callsPerSecVsEcho: pairedRatio(rounds.map((r) => r.callsPerSec), load.targets.echo.map((r) => r.callsPerSec)),
+        p99VsEcho: pairedRatio(rounds.map((r) => r.callMs.p99), load.targets.echo.map((r) => r.callMs.p99)),
+      };
+    });
+    return { concurrency: top.concurrency, berthExcessUs: excessUs, rows };
+  } finally {
+    await Promise.all(busyServers.map((s) => stopProcess(s.child)));
   }
 }
 

@@ -25,6 +25,7 @@ export function explainGaps(results, targets) {
         (level.cpu.berth.clientBusy < 0.9 * level.cpu.echo.clientBusy && level.cpu.berth.serverBusy < 0.9
           ? ' Neither side is saturated against berthd: they take turns. berthd answers a batch only once its transaction has committed, so the client gets the answers in bursts and waits between them, while berthd waits for the next burst of requests.'
           : '') : '')
+      + workBudgetNote(throughput.budget)
       + (level.insideDaemon.gcMajor ? ` During these rounds berthd paused ${level.insideDaemon.gcMajor.count} times for major garbage collection (mean ${f(level.insideDaemon.gcMajor.meanMs)} ms, ${f(level.insideDaemon.gcMajor.totalMs)} ms in all) and ${level.insideDaemon.gcMinor.count} times for minor (mean ${f(level.insideDaemon.gcMinor.meanMs)} ms): a call in flight during a major pause waits it out, which is what the p99 measures.` : ''));
   }
   for (const family of scale?.families ?? []) {
@@ -43,6 +44,44 @@ export function explainGaps(results, targets) {
       (indexBound ? ' `add` and `delete` are the held-address index (daemon/src/allocator/takenAddressSet.ts): it keeps held runs in two sorted arrays and inserts/removes with Array.splice, O(runs) per change, and this layout has one run per lease. A structure with O(log n) changes (a balanced tree, or chunked sorted arrays) would remove the growth.' : ''));
   }
   return notes;
+}
+
+/**
+ * What the echo servers doing extra CPU work per call say about berthd's gap: the calls/s ratio
+ * pure CPU work reaches at berthd's CPU per call, and the CPU per call at which 0.9x is crossed.
+ */
+function workBudgetNote(budget) {
+  if (!budget) return '';
+  const berth = budget.rows.find((row) => row.busyUs === null);
+  const echo = budget.rows.find((row) => row.busyUs === 0);
+  const curve = budget.rows.filter((row) => row.busyUs !== null)
+    .map((row) => [row.cpu.serverCpuUsPerCall, row.callsPerSecVsEcho.median]).sort((x, y) => x[0] - y[0]);
+  const pure = valueAt(curve, berth.cpu.serverCpuUsPerCall);
+  const crossing = crossingAt(curve, 0.9);
+  const us = (value) => `${Math.round(value)} µs`;
+  return ` Against echo servers made to use more CPU per call (table "What per-call work costs", same rounds): ` +
+    (pure === undefined ? `berthd's ${us(berth.cpu.serverCpuUsPerCall)} a call lies outside their range` :
+      `pure CPU work at berthd's ${us(berth.cpu.serverCpuUsPerCall)} a call reaches ${pure.toFixed(2)}× echo, berthd ${berth.callsPerSecVsEcho.median.toFixed(2)}×` +
+      (Math.abs(pure - berth.callsPerSecVsEcho.median) <= 0.1 ? ', so berthd\'s gap is the CPU it uses per call, not waiting for the disk' : '')) +
+    (crossing === undefined ? '.' : `. 0.9× echo is crossed at about ${us(crossing)} of server CPU per call, ${us(crossing - echo.cpu.serverCpuUsPerCall)} more than the bare echo's: that is all the work per call the target leaves on this machine, where the client needs most of one of the two cores.`);
+}
+
+/** y at x by linear interpolation between the points (sorted by x) around it; undefined outside them. */
+function valueAt(points, x) {
+  for (let i = 1; i < points.length; i++) {
+    const [[x0, y0], [x1, y1]] = [points[i - 1], points[i]];
+    if (x >= x0 && x <= x1) return x1 === x0 ? y0 : y0 + ((y1 - y0) * (x - x0)) / (x1 - x0);
+  }
+  return undefined;
+}
+
+/** The first x (interpolated) where y falls below `level`; undefined if it never does. */
+function crossingAt(points, level) {
+  for (let i = 1; i < points.length; i++) {
+    const [[x0, y0], [x1, y1]] = [points[i - 1], points[i]];
+    if (y0 >= level && y1 < level) return x0 + ((x1 - x0) * (y0 - level)) / (y0 - y1);
+  }
+  return undefined;
 }
 
 /** Where the plugin's time goes, by difference between processes measured in the same rounds. */

@@ -31,9 +31,9 @@ export function runJsonScript(script, spec, label) {
   });
 }
 
-/** Starts the echo server on `socketPath`; resolves once it is listening. */
-export async function startEchoServer(socketPath) {
-  const child = spawn(process.execPath, [join(HERE, 'echoServer.mjs'), socketPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts the echo server on `socketPath` (doing `busyUs` of CPU work per call); resolves once it is listening. */
+export async function startEchoServer(socketPath, busyUs = 0) {
+  const child = spawn(process.execPath, [join(HERE, 'echoServer.mjs'), socketPath, String(busyUs)], { stdio: ['ignore', 'pipe', 'pipe'] });
   await waitForLine(child, 'listening', 20_000);
   return child;
 }

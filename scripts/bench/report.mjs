@@ -90,6 +90,14 @@ function renderThroughput(throughput) {
     out.push(table(['In flight', 'echo server CPU/call, busy', 'berthd CPU/call, busy', 'client CPU/call with echo, busy', 'client CPU/call with berthd, busy'],
       withCpu.map((l) => [String(l.concurrency), server(l.cpu.echo), server(l.cpu.berth), client(l.cpu.echo), client(l.cpu.berth)])), '');
   }
+  const budget = throughput.budget;
+  if (budget) {
+    out.push(`**What per-call work costs** (${budget.concurrency} in flight, the same client, all rows in the same interleaved rounds; "echo + N µs" is the echo server doing N µs of CPU work per call on its event loop, the calls of one turn in one batch as berthd's group commit runs them, with no I/O and no waiting; ${budget.berthExcessUs} µs is berthd's CPU per call above echo's in the table above)`, '');
+    const label = (row) => (row.busyUs === null ? 'berthd' : row.busyUs === 0 ? 'echo' : `echo + ${row.busyUs} µs${row.busyUs === budget.berthExcessUs ? " (berthd's excess)" : ''}`);
+    out.push(table(['Server', 'server CPU/call', 'calls/s', 'calls/s vs echo', 'p99', 'p99 vs echo'], budget.rows.map((row) => [
+      label(row), `${Math.round(row.cpu.serverCpuUsPerCall)} µs`, perSec(row.callsPerSec), ratio(row.callsPerSecVsEcho), `${fixed(row.callP99Ms.median)} ms`, ratio(row.p99VsEcho),
+    ])), '');
+  }
   return out;
 }
 
