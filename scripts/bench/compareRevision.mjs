@@ -30,6 +30,21 @@ function parseArgs(argv) {
   return options;
 }
 
+/**
+ * What must be undone if this script is interrupted (Ctrl-C, SIGTERM): the daemons it started and
+ * the base worktree. `finally` blocks do not run when a signal ends the process; these do.
+ */
+const undoOnInterrupt = new Set();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(signal, async () => {
+    process.stderr.write(`compare: ${signal}: stopping the daemons and removing the base worktree\n`);
+    for (const undo of [...undoOnInterrupt].reverse()) await Promise.resolve().then(undo).catch(() => undefined);
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
+// A reader that went away (`| head`) must not end the script with its daemons still running.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const log = (message) => process.stderr.write(`compare: ${message}\n`);
@@ -38,6 +53,11 @@ async function main() {
   const headCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
   const workDir = mkdtempSync(join(tmpdir(), 'berth-compare-'));
   const baseTree = join(workDir, 'base');
+  const removeWorkDir = () => {
+    try { execFileSync('git', ['worktree', 'remove', '--force', baseTree], { cwd: REPO_ROOT, stdio: 'ignore' }); } catch { /* already gone */ }
+    rmSync(workDir, { recursive: true, force: true });
+  };
+  undoOnInterrupt.add(removeWorkDir);
   try {
     log(`building berthd at ${baseCommit} in ${baseTree}`);
     execFileSync('git', ['worktree', 'add', '--detach', baseTree, baseCommit], { cwd: REPO_ROOT, stdio: 'ignore' });
@@ -49,7 +69,10 @@ async function main() {
     const start = (name, berthdPath) => {
       const dir = join(workDir, name);
       mkdirSync(dir, { recursive: true });
-      return startBerthd({ dir, socketPath: join(dir, 'berthd.sock'), dbPath: join(dir, 'leases.db'), configPath, berthdPath });
+      return startBerthd({ dir, socketPath: join(dir, 'berthd.sock'), dbPath: join(dir, 'leases.db'), configPath, berthdPath }).then((daemon) => {
+        undoOnInterrupt.add(daemon.stop);
+        return daemon;
+      });
     };
     const base = await start('base-run', join(baseTree, 'dist', 'berthd.mjs'));
     let head;
@@ -89,8 +112,8 @@ async function main() {
     writeFileSync(join(outDir, 'revision-compare.md'), markdown);
     process.stdout.write(markdown);
   } finally {
-    try { execFileSync('git', ['worktree', 'remove', '--force', baseTree], { cwd: REPO_ROOT, stdio: 'ignore' }); } catch { /* already gone */ }
-    rmSync(workDir, { recursive: true, force: true });
+    removeWorkDir();
+    undoOnInterrupt.delete(removeWorkDir);
   }
 }
 
