@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BlockClaimer } from '../daemon/src/cluster/index.ts';
 import type { EtcdCluster } from './support/etcdCluster.ts';
 import { allocateRequest, createClusterNode, useEtcdCluster, type ClusterNode } from './support/clusterNode.ts';
+import { LOG_LINE_WAIT } from './support/daemonProcess.ts';
 
 const CONFIG = (blockSize: number) => `
 clusterPools:
@@ -46,7 +47,7 @@ describe('cluster pool blocks over time', () => {
     const [kept] = await ownedInEtcd('idle-a');
     const status = await node.client.call<StatusReply>('Status', { pools: ['pods'] });
     expect(status.cluster.pools[0]!.blocks).toEqual([kept!.cidr]);
-    expect(node.daemon.logs()).toContain('"event":"cluster.block_released"');
+    await expect.poll(() => node.daemon.logs(), LOG_LINE_WAIT).toContain('"event":"cluster.block_released"');
     // The pool still serves, from the block it kept.
     await node.client.call('Allocate', allocateRequest('after-idle', 'pods'), 30_000);
   }, 120_000);

@@ -9,6 +9,7 @@ import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts
 import { berthctl } from './support/berthctlExec.ts';
 import type { EtcdCluster } from './support/etcdCluster.ts';
 import { allocateRequest, createClusterNode, useEtcdCluster, type ClusterNode } from './support/clusterNode.ts';
+import { LOG_LINE_WAIT } from './support/daemonProcess.ts';
 import { ipamClient } from './support/ipamTestClient.ts';
 
 // Four /28 blocks: few enough that the node runs out and would be tempted by the lost one.
@@ -164,7 +165,7 @@ describe('conflicting leases in a block lost while the node was down', () => {
     const tookMs = Date.now() - since;
     expect(current).toMatchObject({ lostBlocks: [block], conflicts: 1 });
     expect(tookMs, c.daemon.logs().split('\n').filter((line) => line.includes('cluster.')).slice(-10).join('\n')).toBeLessThan(5000);
-    expect(c.daemon.logs()).toContain('"event":"cluster.block_changed"');
+    await expect.poll(() => c.daemon.logs(), LOG_LINE_WAIT).toContain('"event":"cluster.block_changed"');
     const next = (await c.client.call<{ allocations: { address: string }[] }>('Allocate', allocateRequest('c-1', 'pods-c'), 30_000)).allocations[0]!.address;
     expect(inside(next, block!)).toBe(false);
   }, 120_000);

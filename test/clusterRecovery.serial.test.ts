@@ -7,6 +7,7 @@ import { cidrBounds, parseAddress, parseCidr } from '../daemon/src/ip/address.ts
 import type { EtcdCluster } from './support/etcdCluster.ts';
 import { berthctl } from './support/berthctlExec.ts';
 import { allocateRequest, createClusterNode, useEtcdCluster, waitForBlocks, type ClusterNode } from './support/clusterNode.ts';
+import { LOG_LINE_WAIT } from './support/daemonProcess.ts';
 
 /** The node's /metrics text (its metrics URL is in the daemon.started log line). */
 async function metricsOf(node: ClusterNode): Promise<string> {
@@ -73,7 +74,7 @@ describe('cluster pools recovering from what happened in etcd meanwhile', () => 
     expect(Date.now() - reached).toBeLessThan(5000);
     expect(status!.lostBlocks.sort()).toEqual([...before].sort());
     expect(status!.conflicts).toBe(5);
-    expect(a.daemon.logs()).toContain('"event":"cluster.block_lost"');
+    await expect.poll(() => a.daemon.logs(), LOG_LINE_WAIT).toContain('"event":"cluster.block_lost"');
     const metrics = await metricsOf(a);
     expect(metrics).toContain('berth_cluster_lease_conflicts{pool="pods"} 5');
     expect(metrics).toMatch(new RegExp(`berth_cluster_blocks\\{pool="pods",state="lost"\\} ${before.length}`));

@@ -16,7 +16,9 @@ import { RawGrpcSession } from './fuzz/rawGrpc.ts';
 import { checkAfterRpc, rawCaseArbitrary, rpcCaseArbitrary, runRawCase, runRpcCase } from './fuzz/rpcFuzz.ts';
 
 const FULL = process.env.FUZZ_SCALE === 'full';
-const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : FULL ? Date.now() % 2 ** 31 : 14_014;
+// An empty FUZZ_SEED counts as unset; anything else must be a whole number.
+const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : FULL ? Date.now() % 2 ** 31 : 14_014;
+if (!Number.isSafeInteger(SEED)) throw new Error(`FUZZ_SEED must be a whole number, not "${process.env.FUZZ_SEED}"`);
 // Sample (npm test): 5,040 cases, most on the cheap gRPC surfaces. Full (npm run fuzz): 100,000+.
 const RUNS = FULL ? { rpc: 70_000, raw: 20_000, inProcess: 9_000, exec: 1_000 } : { rpc: 3_300, raw: 1_000, inProcess: 700, exec: 40 };
 // FUZZ_ONLY=grpc,raw,inprocess,exec runs a subset (to replay one surface).

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../daemon/src/store/leaseStore.ts';
-import { createDaemon, startDaemon, waitUntil, type DaemonHandle } from './support/daemonProcess.ts';
+import { createDaemon, LOG_LINE_WAIT, startDaemon, waitUntil, type DaemonHandle } from './support/daemonProcess.ts';
 import { berthctl } from './support/berthctlExec.ts';
 import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 import { createNetns, deleteNetns, uniqueName } from './support/netns.ts';
@@ -283,7 +283,7 @@ describe('stale leases (netns gone, DEL lost)', () => {
       await daemon.start();
       const left = (await client.call<{ leases: { containerId: string }[] }>('ListLeases', {})).leases.map((l) => l.containerId);
       expect(left).toEqual(['still-there']);
-      expect(daemon.logs()).toMatch(/"event":"lease.stale_released","reason":"reboot".*"containerId":"before-reboot"/);
+      await expect.poll(() => daemon.logs(), LOG_LINE_WAIT).toMatch(/"event":"lease.stale_released","reason":"reboot".*"containerId":"before-reboot"/);
       client.close();
       await daemon.dispose();
     } finally {

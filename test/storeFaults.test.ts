@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseStore } from '../daemon/src/store/leaseStore.ts';
-import { createDaemon, startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
+import { createDaemon, LOG_LINE_WAIT, startDaemon, type DaemonHandle } from './support/daemonProcess.ts';
 import { ipamClient, type IpamTestClient } from './support/ipamTestClient.ts';
 
 const CONFIG = `
@@ -111,7 +111,7 @@ describe('the database file deleted or replaced while berthd runs', () => {
     expect(refused.details).toContain(`was ${fault}`);
     expect((await client.call<{ leases: unknown[] }>('ListLeases', {})).leases).toHaveLength(5);
     expect(await (await fetch(`${metricsUrl(daemon)}/metrics`)).text()).toMatch(/^berth_store_file_lost 1$/m);
-    expect(daemon.logs()).toContain('"event":"store.file_lost"');
+    await expect.poll(() => daemon.logs(), LOG_LINE_WAIT).toContain('"event":"store.file_lost"');
     const rescue = readdirSync(daemon.dir).find((name) => name.startsWith('leases.db.rescued-'));
     expect(rescue).toBeDefined();
     const copy = LeaseStore.open(join(daemon.dir, rescue!));

@@ -8,6 +8,14 @@ export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 export const BERTHD = join(REPO_ROOT, 'dist', 'berthd.mjs');
 export const SHIM = join(REPO_ROOT, 'dist', 'berth');
 
+/**
+ * How long a test waits for a log line after it saw, through an RPC or an HTTP endpoint, the state
+ * change that line reports. berthd writes a turn's lines at its next setImmediate
+ * (daemon/src/turnLog.ts), so an answer sent in the same turn can reach the test first; and the test
+ * reads stdout and the socket as two streams, in whatever order they arrive.
+ */
+export const LOG_LINE_WAIT = { timeout: 5000, interval: 50 } as const;
+
 export interface DaemonHandle {
   readonly dir: string;
   readonly socketPath: string;
