@@ -19,6 +19,17 @@ describe('TurnLog', () => {
     expect(writes).toEqual(['a\nb\nc\n', 'd\n']);
   });
 
+  it('writes a callback\'s lines before the next callback runs, however early that one was queued', async () => {
+    const order: string[] = [];
+    const log = new TurnLog({ write: (text) => order.push(`write ${text.trim()}`) });
+    setImmediate(() => order.push('next callback'));
+    log.write('a\n');
+    log.write('b\n');
+    await nextTurn();
+    // The Status that shows a change handled after the line reporting it, not before.
+    expect(order).toEqual(['write a\nb', 'next callback']);
+  });
+
   it('drops the lines when the sink throws, and goes on', async () => {
     let broken = true;
     const writes: string[] = [];

@@ -10,9 +10,9 @@ export const SHIM = join(REPO_ROOT, 'dist', 'berth');
 
 /**
  * How long a test waits for a log line after it saw, through an RPC or an HTTP endpoint, the state
- * change that line reports. berthd writes a turn's lines at its next setImmediate
- * (daemon/src/turnLog.ts), so an answer sent in the same turn can reach the test first; and the test
- * reads stdout and the socket as two streams, in whatever order they arrive.
+ * change that line reports. berthd writes the line before it answers (daemon/src/turnLog.ts), but
+ * the test reads its stdout and the socket as two streams, and handles whichever its event loop
+ * takes first.
  */
 export const LOG_LINE_WAIT = { timeout: 5000, interval: 50 } as const;
 
