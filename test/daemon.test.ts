@@ -162,7 +162,7 @@ describe('berthd over gRPC', () => {
     const second = spawnSync(process.execPath, [BERTHD, '--socket', join(daemon.dir, 'other.sock'), '--db', daemon.dbPath, '--config', daemon.configPath], { encoding: 'utf8', timeout: 20_000 });
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(/another berthd is running/);
-    // Logged in the turn that calls process.exit: the line still reaches stdout (turnLog.ts).
+    // Logged in the callback that calls process.exit, before its flush could run: the exit handler writes it (turnLog.ts).
     const fatal = second.stdout.trim().split('\n').map((line) => JSON.parse(line) as { event?: string; level?: number; msg?: string }).at(-1);
     expect(fatal).toMatchObject({ event: 'daemon.start_failed', level: 60 });
     expect(fatal?.msg).toMatch(/another berthd is running/);

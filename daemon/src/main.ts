@@ -39,7 +39,7 @@ const program = new Command('berthd')
   .option('--node-labels <k=v,...>', 'labels of this node, matched by the nodeSelector of cluster pools', process.env.BERTH_NODE_LABELS ?? '')
   .option('--block-idle-seconds <n>', 'give back a cluster pool block that stayed empty this long (a node keeps one block per pool); 0: never', '600')
   .action(async (options: { socket: string; db: string; config?: string; examplePools?: boolean; logLevel: string; nodeName: string; socketGroup?: string; metricsAddr: string; releaseStaleOnBoot: boolean; netnsGraceSeconds: string; netnsCheckSeconds: string; maxQueuedRequests: string } & ClusterFlags) => {
-    // Lines go out once per event-loop turn, in one synchronous write (turnLog.ts explains why).
+    // The lines of one callback go out together, in one synchronous write before anything else runs (turnLog.ts explains why).
     const logger = pino({ level: options.logLevel, base: { node: options.nodeName } }, new TurnLog(pino.destination({ dest: 1, sync: true })));
     try {
       // One forgotten flag in a DaemonSet must not hand out the example's addresses on a real node.

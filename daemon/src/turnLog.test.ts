@@ -5,7 +5,7 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 // Lines pending at process.exit: test/daemon.test.ts (a refused start logs daemon.start_failed).
 describe('TurnLog', () => {
-  it('writes the lines of one turn in one write, in order', async () => {
+  it('writes the lines of one callback in one write, in order', async () => {
     const writes: string[] = [];
     const log = new TurnLog({ write: (text) => writes.push(text) });
     log.write('a\n');
