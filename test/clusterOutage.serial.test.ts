@@ -66,7 +66,8 @@ describe('quorum loss on a real 3-member etcd', () => {
   });
 
   it('the liveness key is put again after its lease was lost during an outage', async () => {
-    await cluster.waitReady();
+    // The outage above ended; this test's store must answer again before it starts.
+    await cluster.waitReady(30_000, store);
     const presence = new NodePresence({ store, node: 'liveness-node', ttlSeconds: 2 });
     await presence.start();
     expect((await listNodes(store)).nodes.map((n) => n.name)).toContain('liveness-node');
@@ -93,7 +94,7 @@ describe('quorum loss on a real 3-member etcd', () => {
   });
 
   it('a watch that cannot resume (its revision was compacted while it reconnected) re-lists and watches again', async () => {
-    await cluster.waitReady();
+    await cluster.waitReady(30_000, store);
     const prefix = '/berth/blocks/compacted/';
     const resyncs: StoredEntry[][] = [];
     const puts: string[] = [];

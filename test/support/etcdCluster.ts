@@ -115,9 +115,14 @@ export class EtcdCluster {
     this.spawnMember(member);
   }
 
-  /** Polls until a linearizable read succeeds (quorum and a leader), or throws after `timeoutMs`. */
-  async waitReady(timeoutMs = 30_000): Promise<void> {
-    const store = this.store({ deadlineMs: 1000 });
+  /**
+   * Polls until a linearizable read succeeds (quorum and a leader), or throws after `timeoutMs`.
+   * The read goes through a fresh client, or through `through` when the caller's own long-lived
+   * store must answer again: after members restart, its connections to them reconnect with
+   * back-off, and a call can fail for a few seconds after a fresh client already gets answers.
+   */
+  async waitReady(timeoutMs = 30_000, through?: EtcdClaimStore): Promise<void> {
+    const store = through ?? this.store({ deadlineMs: 1000 });
     const until = Date.now() + timeoutMs;
     try {
       for (;;) {
@@ -132,7 +137,7 @@ export class EtcdCluster {
         }
       }
     } finally {
-      await store.close();
+      if (!through) await store.close();
     }
   }
 
